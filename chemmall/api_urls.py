@@ -1,0 +1,8 @@
+"""/api/v1/: every app's API routes, in one place."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api")),
+    path("", include("catalog.api")),
+]

@@ -1,0 +1,17 @@
+"""Money: Decimal in CNY, rounded here and nowhere else."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+DEFAULT_VAT_RATE = Decimal("0.13")
+
+
+def money_round(value) -> Decimal:
+    """Round an amount to the cent, half up (the commercial rule)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_part(gross, rate=DEFAULT_VAT_RATE) -> Decimal:
+    """The VAT contained in a tax-inclusive amount: gross − gross / (1 + rate)."""
+    gross = Decimal(gross)
+    return money_round(gross - gross / (Decimal(1) + Decimal(rate)))
