@@ -40,7 +40,7 @@ class ChemicalAdmin(admin.ModelAdmin):
                            "categories"]}),
         (_("Hazards"), {"fields": ["ghs_pictograms", "signal_word", "h_statements",
                                    "un_number", "transport_class", "packing_group",
-                                   "controlled"]}),
+                                   "controlled", "licence_kind"]}),
     ]
 
     def save_model(self, request, obj, form, change):

@@ -18,6 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.selectors import user_company_id
+from chemmall.money import vat_rate
 
 from . import hazards, pricing, selectors, storefront
 from .filters import ProductFilter
@@ -79,7 +80,8 @@ class ChemicalBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Chemical
         fields = ["id", "cas", "name", "formula", "ghs_pictograms", "signal_word", "un_number",
-                  "transport_class", "packing_group", "controlled", "is_hazardous"]
+                  "transport_class", "packing_group", "controlled", "licence_kind",
+                  "is_hazardous"]
 
 
 class SellerSerializer(serializers.Serializer):
@@ -253,7 +255,7 @@ class ProductDetailView(generics.RetrieveAPIView):
             "is_company_price": bool(tiers) and tiers[0].price_list.company_id is not None,
             "valid_until": tiers[0].price_list.valid_until if tiers else None,
             "currency": "CNY",
-            "vat_rate": storefront.vat_rate(),
+            "vat_rate": vat_rate(),
             "tiers": storefront.price_rows(tiers),
         }
         product.stock_levels = [] if product.is_service else (

@@ -121,7 +121,7 @@ def seed(stdout=None) -> None:
             cas=row["cas"],
             defaults={k: row[k] for k in ("name_en", "name_zh", "formula", "hs_code",
                                            "signal_word", "un_number", "transport_class",
-                                           "packing_group", "controlled")}
+                                           "packing_group", "controlled", "licence_kind")}
             | {"synonyms": row["synonyms_en"] + row["synonyms_zh"],
                "ghs_pictograms": row["ghs"], "h_statements": row["h_statements"]},
         )

@@ -74,6 +74,15 @@ class Category(BilingualNameMixin, models.Model):
         return self.name
 
 
+class LicenceKind(models.TextChoices):
+    """The buyer licences Chinese law asks for, by the list a controlled chemical is on."""
+
+    PRECURSOR = "precursor", _("Precursor chemicals purchase permit (易制毒)")
+    EXPLOSIVE_PRECURSOR = "explosive_precursor", _("Explosive precursors record (易制爆)")
+    HAZARDOUS_BUSINESS = "hazardous_business", _(
+        "Hazardous chemicals business permit (危险化学品经营许可证)")
+
+
 class Chemical(models.Model):
     """A substance, identified by its CAS number. Products are offers of it."""
 
@@ -112,6 +121,10 @@ class Chemical(models.Model):
         _("controlled"), default=False,
         help_text=_("Precursor or hazardous chemical: buyers need an approved licence."),
     )
+    licence_kind = models.CharField(
+        _("licence needed"), max_length=24, blank=True, choices=LicenceKind.choices,
+        help_text=_("The kind of buyer licence a controlled chemical needs."),
+    )
     categories = models.ManyToManyField(Category, blank=True, related_name="chemicals",
                                         verbose_name=_("categories"))
 
@@ -119,6 +132,17 @@ class Chemical(models.Model):
         ordering = ["name_en"]
         verbose_name = _("chemical")
         verbose_name_plural = _("chemicals")
+        constraints = [
+            # A controlled chemical names the licence it needs; others need none.
+            models.CheckConstraint(
+                condition=Q(controlled=False, licence_kind="")
+                | (Q(controlled=True) & ~Q(licence_kind="")),
+                name="chemical_controlled_names_licence",
+                violation_error_message=_(
+                    "A controlled chemical names the licence its buyers need; a chemical "
+                    "that is not controlled needs none."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.cas})"

@@ -51,12 +51,12 @@ class ResolvedPrice:
         return money_round(self.unit_price * Decimal(quantity))
 
 
-def _valid_tiers(*, product_id: int, company_id: int | None, on_date: datetime.date):
+def _valid_tiers(*, product_ids, company_id: int | None, on_date: datetime.date):
     scope = Q(price_list__company__isnull=True)
     if company_id is not None:
         scope |= Q(price_list__company_id=company_id)
     return (
-        PriceTier.objects.filter(product_id=product_id)
+        PriceTier.objects.filter(product_id__in=product_ids)
         .filter(scope)
         .filter(price_list__valid_from__lte=on_date)
         .filter(Q(price_list__valid_until__isnull=True) | Q(price_list__valid_until__gte=on_date))
@@ -78,21 +78,10 @@ def _winning_lists(tiers) -> list[list[PriceTier]]:
     )
 
 
-def price_table(*, product_id: int, company_id: int | None,
-                on_date: datetime.date) -> list[PriceTier]:
-    """The tiers a buyer of `company_id` sees for the product on a date (the winning list's),
-    lowest quantity first; [] when there is no valid price."""
-    lists = _winning_lists(_valid_tiers(product_id=product_id, company_id=company_id,
-                                        on_date=on_date))
-    return lists[0] if lists else []
-
-
-def price_resolve(*, product: Product, company_id: int | None, quantity,
-                  on_date: datetime.date) -> ResolvedPrice:
-    quantity = Decimal(quantity)
-    for tiers in _winning_lists(_valid_tiers(product_id=product.pk, company_id=company_id,
-                                             on_date=on_date)):
-        reached = [t for t in tiers if t.min_quantity <= quantity]
+def _pick(tiers, quantity: Decimal) -> ResolvedPrice | None:
+    """The highest reached tier of the first list (in priority order) that has one."""
+    for group in _winning_lists(tiers):
+        reached = [t for t in group if t.min_quantity <= quantity]
         if reached:
             tier = reached[-1]
             return ResolvedPrice(
@@ -101,11 +90,45 @@ def price_resolve(*, product: Product, company_id: int | None, quantity,
                 is_company_price=tier.price_list.company_id is not None,
                 tax_inclusive=tier.tax_inclusive, valid_until=tier.price_list.valid_until,
             )
-    raise NoValidPrice(
-        _("%(product)s has no valid price on %(date)s for this quantity; send an inquiry "
-          "for a quote.") % {"product": product.display_name, "date": on_date.isoformat()},
-        field="quantity",
-    )
+    return None
+
+
+def price_table(*, product_id: int, company_id: int | None,
+                on_date: datetime.date) -> list[PriceTier]:
+    """The tiers a buyer of `company_id` sees for the product on a date (the winning list's),
+    lowest quantity first; [] when there is no valid price."""
+    lists = _winning_lists(_valid_tiers(product_ids=[product_id], company_id=company_id,
+                                        on_date=on_date))
+    return lists[0] if lists else []
+
+
+def price_resolve(*, product: Product, company_id: int | None, quantity,
+                  on_date: datetime.date) -> ResolvedPrice:
+    price = _pick(_valid_tiers(product_ids=[product.pk], company_id=company_id,
+                               on_date=on_date), Decimal(quantity))
+    if price is None:
+        raise NoValidPrice(
+            _("%(product)s has no valid price on %(date)s for this quantity; send an inquiry "
+              "for a quote.") % {"product": product.display_name, "date": on_date.isoformat()},
+            field="quantity",
+        )
+    return price
+
+
+def prices_resolve_many(*, quantities: dict[int, Decimal], company_id: int | None,
+                        on_date: datetime.date) -> dict[int, ResolvedPrice]:
+    """price_resolve for several products (product id → quantity) in one query; a product
+    without a valid price is left out of the answer."""
+    by_product: dict[int, list[PriceTier]] = {}
+    for tier in _valid_tiers(product_ids=list(quantities), company_id=company_id,
+                             on_date=on_date):
+        by_product.setdefault(tier.product_id, []).append(tier)
+    resolved = {}
+    for product_id, quantity in quantities.items():
+        price = _pick(by_product.get(product_id, []), Decimal(quantity))
+        if price is not None:
+            resolved[product_id] = price
+    return resolved
 
 
 def quantity_check(*, product: Product, quantity) -> Decimal:

@@ -5,7 +5,6 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
@@ -18,7 +17,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from chemmall.money import DEFAULT_VAT_RATE, money_round, vat_part
+from chemmall.money import money_round, vat_part, vat_rate
 
 from .models import Category, PriceChange, PriceTier, Product, Stock
 from .selectors import products_public
@@ -158,11 +157,6 @@ def price_history(*, product_id: int, company_id: int | None, since: datetime.da
 
 
 # --- Prices as shown ----------------------------------------------------------------------------
-
-
-def vat_rate() -> Decimal:
-    """settings.VAT_RATE when set, else 13 %."""
-    return Decimal(str(getattr(settings, "VAT_RATE", DEFAULT_VAT_RATE)))
 
 
 def price_rows(tiers: list[PriceTier]) -> list[dict]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.selectors import user_company_id
+from chemmall.money import vat_rate
 
 from . import hazards, pricing, selectors, storefront
 from .filters import ProductFilter
@@ -74,7 +75,7 @@ def product_detail(request, pk: int):
         "prices": storefront.price_rows(tiers),
         "price_list": tiers[0].price_list if tiers else None,
         "is_company_price": bool(tiers) and tiers[0].price_list.company_id is not None,
-        "vat_rate_percent": format((storefront.vat_rate() * 100).normalize(), "f"),
+        "vat_rate_percent": format((vat_rate() * 100).normalize(), "f"),
         "stocks": [] if product.is_service else selectors.product_available_by_depot(
             product_id=product.pk),
         "chart": _trend_chart(product_id=product.pk, company_id=company_id, today=today),

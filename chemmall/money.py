@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+
 CENT = Decimal("0.01")
 DEFAULT_VAT_RATE = Decimal("0.13")
 
@@ -9,6 +11,11 @@ DEFAULT_VAT_RATE = Decimal("0.13")
 def money_round(value) -> Decimal:
     """Round an amount to the cent, half up (the commercial rule)."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_rate() -> Decimal:
+    """The VAT rate prices are shown and charged with: settings.VAT_RATE, else 13 %."""
+    return Decimal(str(getattr(settings, "VAT_RATE", DEFAULT_VAT_RATE)))
 
 
 def vat_part(gross, rate=DEFAULT_VAT_RATE) -> Decimal:

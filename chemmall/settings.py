@@ -5,6 +5,7 @@ file-system broker under var/, so `make run` needs no services. Production and
 docker-compose set both. Small overrides live in settings_test / settings_production.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -160,6 +161,10 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
+# With the broker down a request must not hang on publishing: fail fast, the sweeps catch up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0,
+                                    "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -168,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-sync-holidays": {
         "task": "accounts.tasks.calendars_sync_holidays_task",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Notifications whose first send failed or was never queued (broker down).
+    "orders-outbox-sweep": {
+        "task": "orders.tasks.outbox_sweep_task",
+        "schedule": 60.0,
     },
 }
 
@@ -200,6 +210,9 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings --------------------------------------------------------------------------
 DEFAULT_SERVICE_LEVEL_HOURS = env.int("DEFAULT_SERVICE_LEVEL_HOURS", default=4)
 DEFAULT_DEALER_WINDOW_HOURS = env.int("DEFAULT_DEALER_WINDOW_HOURS", default=8)
+VAT_RATE = Decimal(env.str("VAT_RATE", default="0.13"))
+# A pickup code is good for this many days from the day the goods are ready; finance extends.
+PICKUP_CODE_VALID_DAYS = env.int("PICKUP_CODE_VALID_DAYS", default=14)
 
 LOGGING = {
     "version": 1,

@@ -5,11 +5,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import ScopedAdminMixin
+from accounts.selectors import companies_visible_to
 from chemmall.errors import DomainError
 
 from . import services
 from .models import Carrier, CompanyLicence, Order, OrderEvent, OrderLine
-from .selectors import orders_visible_to
+from .selectors import licences_visible_to, orders_visible_to
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -98,7 +99,9 @@ class CarrierAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompanyLicence)
-class CompanyLicenceAdmin(admin.ModelAdmin):
+class CompanyLicenceAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope = staticmethod(licences_visible_to)
+    scoped_foreign_keys = {"company": companies_visible_to}
     list_display = ["company", "kind", "number", "valid_until", "status", "reviewed_by"]
     list_filter = ["status", "kind"]
     search_fields = ["company__name", "number"]
@@ -112,8 +115,8 @@ class CompanyLicenceAdmin(admin.ModelAdmin):
             try:
                 services.licence_review(licence_id=licence.pk, actor=request.user,
                                         approve=approve)
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+            except (DomainError, CompanyLicence.DoesNotExist) as exc:
+                self.message_user(request, getattr(exc, "message", str(exc)), messages.ERROR)
                 return
             done += 1
         self.message_user(request, ngettext("%d licence reviewed.", "%d licences reviewed.",

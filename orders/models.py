@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, Depot, Organization, Region
-from catalog.models import Product
+from catalog.models import LicenceKind, Product
 
 
 class Address(models.Model):
@@ -30,6 +30,8 @@ class Address(models.Model):
                                verbose_name=_("city"))
     line = models.CharField(_("address"), max_length=255)
     is_default = models.BooleanField(_("default"), default=False)
+    # Orders keep pointing at an address the buyer removed from the book: archive, not delete.
+    is_active = models.BooleanField(_("in the address book"), default=True)
 
     class Meta:
         ordering = ["company", "-is_default", "label"]
@@ -66,17 +68,10 @@ def licence_upload_to(instance, filename: str) -> str:
 
 
 class CompanyLicence(models.Model):
-    """A buyer's licence for controlled chemicals; finance reviews it.
+    """A buyer's licence for controlled chemicals; finance reviews it. Checkout wants an
+    approved one, valid on the order date, of the kind each controlled chemical names."""
 
-    Checkout accepts any approved, unexpired kind for now; which kind a chemical needs
-    (precursor / explosive precursor / hazardous-chemicals permit) comes with the
-    chemical's control category later."""
-
-    class Kind(models.TextChoices):
-        PRECURSOR = "precursor", _("Precursor chemicals purchase permit (易制毒)")
-        EXPLOSIVE_PRECURSOR = "explosive_precursor", _("Explosive precursors record (易制爆)")
-        HAZARDOUS_BUSINESS = "hazardous_business", _(
-            "Hazardous chemicals business permit (危险化学品经营许可证)")
+    Kind = LicenceKind  # which kind a chemical needs is catalog's: Chemical.licence_kind
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending review")
@@ -85,7 +80,7 @@ class CompanyLicence(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="licences",
                                 verbose_name=_("company"))
-    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=24, choices=LicenceKind.choices)
     number = models.CharField(_("licence number"), max_length=64)
     valid_until = models.DateField(_("valid until"))
     document = models.FileField(_("document"), upload_to=licence_upload_to, blank=True)
@@ -268,6 +263,10 @@ class Order(models.Model):
     total = models.DecimalField(_("total incl. VAT (CNY)"), max_digits=14, decimal_places=2,
                                 default=Decimal("0.00"))
     pickup_code = models.CharField(_("pickup code"), max_length=12, blank=True)
+    pickup_code_expires_on = models.DateField(
+        _("pickup code valid until"), null=True, blank=True,
+        help_text=_("Set when the goods are ready; finance may extend it."))
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     placed_at = models.DateTimeField(_("placed"), default=timezone.now)
 
     class Meta:
@@ -282,14 +281,26 @@ class Order(models.Model):
                 name="order_fulfilment_target",
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_gte_0"),
+            models.UniqueConstraint(fields=["pickup_code"], condition=~Q(pickup_code=""),
+                                    name="order_pickup_code_unique"),
         ]
         indexes = [
             models.Index(fields=["company", "status"]),
             models.Index(fields=["seller", "status"]),
+            models.Index(fields=["pickup_depot", "status"]),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def pickup_code_expired(self) -> bool:
+        return (self.pickup_code_expires_on is not None
+                and self.pickup_code_expires_on < timezone.localdate())
 
     def can_move(self, to: str) -> bool:
         if to not in self.MOVES.get(self.status, ()):
@@ -312,6 +323,8 @@ class OrderLine(models.Model):
     depot = models.ForeignKey(Depot, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+", verbose_name=_("reserved at"),
                               help_text=_("Empty for services: they need no stock."))
+    picked_up = models.DecimalField(_("picked up"), max_digits=14, decimal_places=3,
+                                    default=Decimal("0"))
 
     class Meta:
         ordering = ["order", "pk"]
@@ -319,10 +332,18 @@ class OrderLine(models.Model):
         verbose_name_plural = _("order lines")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+            # Never more picked up than bought, whatever two operators do at once.
+            models.CheckConstraint(condition=Q(picked_up__gte=0) & Q(picked_up__lte=F("quantity")),
+                                   name="orderline_picked_up_within_quantity"),
         ]
 
     def __str__(self) -> str:
         return f"{self.product} × {self.quantity}"
+
+    @property
+    def remaining(self) -> Decimal:
+        """Bought but not yet picked up."""
+        return self.quantity - self.picked_up
 
 
 class OrderEvent(models.Model):
@@ -346,3 +367,101 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+def _receipt_number(order_number: str, sequence: int) -> str:
+    return f"{order_number}-P{sequence}"
+
+
+class Pickup(models.Model):
+    """One collection at the depot: some or all of what remains of each line."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="pickups",
+                              verbose_name=_("order"))
+    sequence = models.PositiveSmallIntegerField(_("pickup no."))
+    depot = models.ForeignKey(Depot, on_delete=models.PROTECT, related_name="pickups",
+                              verbose_name=_("depot"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("recorded by"))
+    collected_by = models.CharField(_("collected by"), max_length=100,
+                                    help_text=_("The driver's or collector's name."))
+    vehicle_plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("picked up at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "sequence"]
+        verbose_name = _("pickup")
+        verbose_name_plural = _("pickups")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sequence"], name="pickup_order_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_number
+
+    @property
+    def receipt_number(self) -> str:
+        return _receipt_number(self.order.number, self.sequence)
+
+
+class PickupLine(models.Model):
+    pickup = models.ForeignKey(Pickup, on_delete=models.CASCADE, related_name="lines",
+                               verbose_name=_("pickup"))
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="pickups",
+                                   verbose_name=_("order line"))
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
+
+    class Meta:
+        ordering = ["pickup", "pk"]
+        verbose_name = _("pickup line")
+        verbose_name_plural = _("pickup lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="pickupline_quantity_gt_0"),
+            models.UniqueConstraint(fields=["pickup", "order_line"],
+                                    name="pickupline_one_per_order_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_line.product} × {self.quantity}"
+
+
+class OutboxMessage(models.Model):
+    """A notification to send, written in the transaction of the change that causes it.
+
+    A task sends it after commit; a sweep retries what failed or was never picked up
+    (broker down, worker killed), with backoff. `dedup_key` makes writing it idempotent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (gave up)")
+
+    kind = models.CharField(_("kind"), max_length=40)
+    dedup_key = models.CharField(_("deduplication key"), max_length=120, blank=True)
+    to_email = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices,
+                              default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        constraints = [
+            models.UniqueConstraint(fields=["dedup_key"], condition=~Q(dedup_key=""),
+                                    name="outbox_dedup_key_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"),
+                         name="outbox_pending_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to_email}"

@@ -1,18 +1,16 @@
 """Reads of the orders app, and the answer to "which orders may this user see"."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.selectors import user_company_id
+from accounts.selectors import companies_visible_to, depots_visible_to, user_company_id
 from catalog import pricing
-from catalog.models import PriceTier
 from chemmall.money import money_round
 
-from .models import Cart, CartLine, Order
+from .models import Address, Cart, CartLine, CompanyLicence, Order, OrderLine, Pickup
 
 
 def orders_visible_to(user) -> QuerySet[Order]:
@@ -29,6 +27,12 @@ def orders_visible_to(user) -> QuerySet[Order]:
     if company_id is None:
         return qs.none()
     return qs.filter(company_id=company_id)
+
+
+def licences_visible_to(user) -> QuerySet[CompanyLicence]:
+    """Staff: licences of the companies they may see (HQ: all). A buyer: its company's."""
+    return CompanyLicence.objects.select_related("company", "reviewed_by").filter(
+        company__in=companies_visible_to(user))
 
 
 def company_outstanding_credit(company_id: int) -> Decimal:
@@ -67,42 +71,6 @@ class CartView:
         return any(v.price is None for v in self.lines)
 
 
-def _resolve_many(*, product_ids, company_id, quantities, on_date):
-    """price_resolve for several products in one query, with the same rules."""
-    scope = Q(price_list__company__isnull=True)
-    if company_id is not None:
-        scope |= Q(price_list__company_id=company_id)
-    tiers = (
-        PriceTier.objects.filter(product_id__in=product_ids).filter(scope)
-        .filter(price_list__valid_from__lte=on_date)
-        .filter(Q(price_list__valid_until__isnull=True)
-                | Q(price_list__valid_until__gte=on_date))
-        .select_related("price_list")
-        .order_by("price_list__company_id", "-price_list__valid_from", "-price_list_id",
-                  "min_quantity")
-    )
-    by_product = defaultdict(list)
-    for tier in tiers:
-        by_product[tier.product_id].append(tier)
-    resolved = {}
-    for product_id in product_ids:
-        quantity = quantities[product_id]
-        # pricing._winning_lists holds the priority rule; a public batch resolver in catalog
-        # would be the better home for this.
-        for group in pricing._winning_lists(by_product[product_id]):
-            reached = [t for t in group if t.min_quantity <= quantity]
-            if reached:
-                tier = reached[-1]
-                resolved[product_id] = pricing.ResolvedPrice(
-                    unit_price=tier.unit_price, min_quantity=tier.min_quantity,
-                    tier_id=tier.pk, price_list_id=tier.price_list_id,
-                    is_company_price=tier.price_list.company_id is not None,
-                    tax_inclusive=tier.tax_inclusive, valid_until=tier.price_list.valid_until,
-                )
-                break
-    return resolved
-
-
 def cart_for(user) -> CartView:
     """The user's cart with today's prices; three queries whatever its size."""
     lines = list(
@@ -112,11 +80,9 @@ def cart_for(user) -> CartView:
     )
     if not lines:
         return CartView()
-    prices = _resolve_many(
-        product_ids=[line.product_id for line in lines],
-        company_id=user_company_id(user),
+    prices = pricing.prices_resolve_many(
         quantities={line.product_id: line.quantity for line in lines},
-        on_date=timezone.localdate(),
+        company_id=user_company_id(user), on_date=timezone.localdate(),
     )
     views = []
     for line in lines:
@@ -128,3 +94,56 @@ def cart_for(user) -> CartView:
 
 def cart_get_or_none(user) -> Cart | None:
     return Cart.objects.filter(user=user).first()
+
+
+def order_for_page(*, user, order_id: int) -> Order:
+    """An order the user may see, with its lines, timeline and pickups in four queries."""
+    return (
+        orders_visible_to(user)
+        .select_related("address__region", "pickup_depot__region", "carrier", "checkout")
+        .prefetch_related("lines__product__chemical", "lines__depot",
+                          "events__actor", "pickups__lines__order_line__product",
+                          "pickups__recorded_by")
+        .get(pk=order_id)
+    )
+
+
+def open_pickup_balances(user) -> QuerySet[OrderLine]:
+    """Bought but not yet picked up, over all the company's open pickup orders."""
+    visible = orders_visible_to(user).filter(fulfilment=Order.Fulfilment.PICKUP,
+                                             status__in=Order.OPEN_STATUSES)
+    return (
+        OrderLine.objects.filter(order__in=visible.values("pk"), picked_up__lt=F("quantity"))
+        .select_related("order__pickup_depot", "product")
+        .order_by("order__pickup_depot_id", "order__placed_at", "pk")
+    )
+
+
+def pickup_order_for_code(*, user, code: str) -> Order | None:
+    """The pickup order a depot operator may hand over under this code, else None."""
+    if not code:
+        return None
+    return (
+        Order.objects.filter(pickup_code=code, fulfilment=Order.Fulfilment.PICKUP,
+                             pickup_depot__in=depots_visible_to(user))
+        .select_related("company", "seller", "pickup_depot", "placed_by")
+        .prefetch_related("lines__product", "pickups__lines")
+        .first()
+    )
+
+
+def pickups_visible_to(user) -> QuerySet[Pickup]:
+    """Pickups at the depots a user runs, or of the orders a buyer's company placed."""
+    qs = Pickup.objects.select_related("order__company", "depot", "recorded_by")
+    if user.is_authenticated and user.organization_id:
+        return qs.filter(depot__in=depots_visible_to(user))
+    return qs.filter(order__in=orders_visible_to(user).values("pk"))
+
+
+def addresses_of(user) -> QuerySet[Address]:
+    """The active address book of the user's company (empty for non-members)."""
+    company_id = user_company_id(user)
+    if company_id is None:
+        return Address.objects.none()
+    return Address.objects.filter(company_id=company_id, is_active=True).select_related(
+        "region__parent")

@@ -16,13 +16,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Company, Depot, Role
-from accounts.selectors import user_company_id
+from accounts.models import Company, Depot, Region, Role, User
+from accounts.selectors import depots_visible_to, user_company_id
 from accounts.services import company_mark_served
 from catalog import pricing
-from catalog.models import Product, Stock
+from catalog.models import LicenceKind, Product, Stock
 from chemmall.errors import ConflictError, DomainError
-from chemmall.money import money_round, vat_part
+from chemmall.money import money_round, vat_part, vat_rate
 
 from .models import (
     Address,
@@ -34,14 +34,14 @@ from .models import (
     Order,
     OrderEvent,
     OrderLine,
+    Pickup,
+    PickupLine,
 )
-from .selectors import company_outstanding_credit, orders_visible_to
+from .outbox import notify_user
+from .selectors import company_outstanding_credit, licences_visible_to, orders_visible_to
 
 PICKUP_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
-
-
-def vat_rate() -> Decimal:
-    return Decimal(str(getattr(settings, "VAT_RATE", Decimal("0.13"))))
+PICKUP_CODE_LENGTH = 10
 
 
 def _plain(value: Decimal) -> str:
@@ -49,6 +49,14 @@ def _plain(value: Decimal) -> str:
 
 
 # --- Status machine ---------------------------------------------------------------------------
+
+# The moves a buyer hears about by mail (templates/orders/email/<kind>.txt).
+BUYER_MAIL_ON = {
+    Order.Status.CONFIRMED: "order_confirmed",
+    Order.Status.READY: "order_ready",
+    Order.Status.SHIPPED: "order_shipped",
+    Order.Status.CANCELLED: "order_cancelled",
+}
 
 
 @transaction.atomic
@@ -71,6 +79,10 @@ def order_move(*, order_id: int, to: str, actor=None, note: str = "") -> Order:
                               actor=actor, note=note)
     order.status = to
     order.save(update_fields=["status"])
+    if to in BUYER_MAIL_ON:
+        notify_user(user=order.placed_by, kind=BUYER_MAIL_ON[to],
+                    context={"order": order, "note": note},
+                    dedup_key=f"order:{order.pk}:{to}")
     return order
 
 
@@ -200,22 +212,28 @@ def _release(order: Order) -> None:
 
 
 def _check_controlled(*, company_id: int, products, on_date: datetime.date) -> None:
-    """Controlled chemicals need an approved company licence valid on the date. Any kind
-    is accepted for now; the chemical → licence kind mapping comes later."""
+    """A controlled chemical needs an approved company licence of the kind it names,
+    valid on the order date."""
     controlled = [p for p in products if p.chemical_id and p.chemical.controlled]
     if not controlled:
         return
-    licensed = CompanyLicence.objects.filter(
-        company_id=company_id, status=CompanyLicence.Status.APPROVED,
-        valid_until__gte=on_date,
-    ).exists()
-    if not licensed:
-        raise DomainError(
-            _("%(product)s is a controlled chemical: your company needs an approved licence "
-              "valid on %(date)s. Upload it under Company → Licences; finance reviews it.")
-            % {"product": controlled[0].display_name, "date": on_date.isoformat()},
-            code="licence_required",
-        )
+    held = set(
+        CompanyLicence.objects.filter(
+            company_id=company_id, status=CompanyLicence.Status.APPROVED,
+            valid_until__gte=on_date,
+        ).values_list("kind", flat=True)
+    )
+    for product in controlled:
+        kind = product.chemical.licence_kind
+        if kind not in held:
+            raise DomainError(
+                _("%(product)s is a controlled chemical: your company needs an approved "
+                  "“%(licence)s” valid on %(date)s. Upload it under My company → Licences; "
+                  "finance reviews it.")
+                % {"product": product.display_name, "licence": LicenceKind(kind).label,
+                   "date": on_date.isoformat()},
+                code="licence_required",
+            )
 
 
 def _check_hazmat(*, products, fulfilment: str, carrier: Carrier | None) -> None:
@@ -256,7 +274,8 @@ def _order_number(order: Order) -> str:
 def _fulfilment_target(*, company_id, fulfilment, address_id, depot_id, carrier_id):
     address = depot = carrier = None
     if fulfilment == Order.Fulfilment.DELIVERY:
-        address = Address.objects.filter(pk=address_id, company_id=company_id).first()
+        address = Address.objects.filter(pk=address_id, company_id=company_id,
+                                         is_active=True).first()
         if address is None:
             raise DomainError(_("Choose a delivery address from your address book."),
                               field="address_id")
@@ -359,8 +378,7 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
             pickup_depot=depot, carrier=carrier, payment_method=payment_method,
             po_number=po_number, requested_date=requested_date, notes=notes,
             subtotal=subtotal, vat=vat, vat_rate=vat_rate(), total=total,
-            pickup_code="".join(secrets.choice(PICKUP_CODE_ALPHABET) for _i in range(8))
-            if depot is not None else "",
+            pickup_code=_pickup_code() if depot is not None else "",
         )
         order.number = _order_number(order)
         order.save(update_fields=["number"])
@@ -372,9 +390,25 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
         if payment_method == Order.PaymentMethod.CREDIT:
             _credit_check(order=order, company=company, actor=user)
         company_mark_served(company_id=company_id, organization_id=seller_id)
+        _notify_placed(order)
         orders.append(order)
     CartLine.objects.filter(cart=cart).delete()
     return orders
+
+
+def _pickup_code() -> str:
+    """Ten characters from 32 (50 bits): unguessable, and easy to read out at the gate."""
+    return "".join(secrets.choice(PICKUP_CODE_ALPHABET) for _i in range(PICKUP_CODE_LENGTH))
+
+
+def _notify_placed(order: Order) -> None:
+    notify_user(user=order.placed_by, kind="order_placed", context={"order": order},
+                dedup_key=f"order:{order.pk}:placed")
+    ccos = User.objects.filter(organization_id=order.seller_id, is_active=True,
+                               groups__name=Role.CCO).distinct()
+    for cco in ccos:
+        notify_user(user=cco, kind="order_new_for_seller", context={"order": order},
+                    dedup_key=f"order:{order.pk}:new:{cco.pk}")
 
 
 def _credit_check(*, order: Order, company: Company, actor) -> None:
@@ -447,9 +481,199 @@ def order_credit_approve(*, order_id: int, actor, note: str = "") -> Order:
 
 @transaction.atomic
 def order_mark_ready(*, order_id: int, actor) -> Order:
+    """The goods are ready to ship or collect; a pickup code is good from today for
+    settings.PICKUP_CODE_VALID_DAYS days."""
     order = Order.objects.select_for_update().get(pk=order_id)
     _require_seller_staff(order, actor)
+    if order.status == Order.Status.READY:
+        return order
+    if order.fulfilment == Order.Fulfilment.PICKUP:
+        order.pickup_code_expires_on = timezone.localdate() + datetime.timedelta(
+            days=settings.PICKUP_CODE_VALID_DAYS)
+        order.save(update_fields=["pickup_code_expires_on"])
     return order_move(order_id=order.pk, to=Order.Status.READY, actor=actor)
+
+
+def _consume(pairs) -> None:
+    """Goods leave the depot: on hand and reserved both go down by (line, quantity) pairs,
+    stock rows locked in pk order."""
+    needed = defaultdict(Decimal)
+    for line, quantity in pairs:
+        if line.depot_id is not None and quantity:
+            needed[(line.product_id, line.depot_id)] += quantity
+    if not needed:
+        return
+    stocks = Stock.objects.select_for_update().filter(
+        product_id__in={p for p, _d in needed}, depot_id__in={d for _p, d in needed}
+    ).order_by("pk")
+    for stock in stocks:
+        quantity = needed.get((stock.product_id, stock.depot_id))
+        if quantity:
+            Stock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") - quantity,
+                                                     reserved=F("reserved") - quantity)
+
+
+@transaction.atomic
+def order_ship(*, order_id: int, actor, carrier_id: int | None = None,
+               tracking_number: str = "") -> Order:
+    """A delivery order leaves the depot with its carrier; the stock is consumed."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _require_seller_staff(order, actor)
+    if order.status == Order.Status.SHIPPED:
+        return order
+    if order.fulfilment != Order.Fulfilment.DELIVERY:
+        raise ConflictError(_("A pickup order is collected at the depot, not shipped."),
+                            code="bad_move")
+    carrier = order.carrier
+    if carrier_id is not None:
+        carrier = Carrier.objects.filter(pk=carrier_id, is_active=True).first()
+        if carrier is None:
+            raise DomainError(_("This carrier is not available."), field="carrier_id")
+    lines = list(order.lines.select_related("product__chemical"))
+    _check_hazmat(products=[line.product for line in lines], fulfilment=order.fulfilment,
+                  carrier=carrier)
+    if not order.can_move(Order.Status.SHIPPED):
+        order_move(order_id=order.pk, to=Order.Status.SHIPPED, actor=actor)  # explains why
+    order.carrier = carrier
+    order.tracking_number = (tracking_number or "").strip()[:64]
+    order.save(update_fields=["carrier", "tracking_number"])
+    _consume((line, line.quantity) for line in lines)
+    note = _("Carrier: %(carrier)s") % {"carrier": carrier.name} if carrier else ""
+    if order.tracking_number:
+        note = f"{note} · {order.tracking_number}" if note else order.tracking_number
+    return order_move(order_id=order.pk, to=Order.Status.SHIPPED, actor=actor, note=note)
+
+
+def _require_buyer_or_seller(order: Order, actor) -> None:
+    """The buyer's colleagues or the seller's staff; anyone else does not see the order."""
+    if not orders_visible_to(actor).filter(pk=order.pk).exists():
+        raise Order.DoesNotExist
+
+
+@transaction.atomic
+def order_mark_delivered(*, order_id: int, actor) -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _require_buyer_or_seller(order, actor)
+    return order_move(order_id=order.pk, to=Order.Status.DELIVERED, actor=actor)
+
+
+@transaction.atomic
+def order_complete(*, order_id: int, actor) -> Order:
+    """A delivered order is done: the buyer confirms receipt, or the seller closes it."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _require_buyer_or_seller(order, actor)
+    if order.status == Order.Status.SHIPPED:
+        order_move(order_id=order.pk, to=Order.Status.DELIVERED, actor=actor)
+    return order_move(order_id=order.pk, to=Order.Status.COMPLETED, actor=actor)
+
+
+# --- Depot pickup -----------------------------------------------------------------------------
+
+
+def normalize_pickup_code(code: str) -> str:
+    """What the collector reads out or types: case, spaces and dashes do not matter."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+@transaction.atomic
+def pickup_record(*, actor, order_id: int, quantities: dict, collected_by: str,
+                  vehicle_plate: str = "") -> Pickup:
+    """The depot hands over some or all of what remains of each line (line id → quantity).
+
+    The order row is locked first: of two operators recording the last remaining quantity
+    at the same moment, the second waits and then finds nothing left."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or order.fulfilment != Order.Fulfilment.PICKUP or not (
+            depots_visible_to(actor).filter(pk=order.pickup_depot_id).exists()):
+        raise Order.DoesNotExist
+    if order.status not in (Order.Status.READY, Order.Status.PARTIALLY_PICKED_UP):
+        raise ConflictError(
+            _("Order %(number)s is “%(status)s”: nothing can be picked up now.")
+            % {"number": order.number, "status": order.get_status_display()},
+            code="not_ready")
+    if order.pickup_code_expired:
+        raise ConflictError(
+            _("The pickup code of order %(number)s expired on %(date)s; finance can extend it.")
+            % {"number": order.number, "date": order.pickup_code_expires_on.isoformat()},
+            code="code_expired")
+    collected_by = (collected_by or "").strip()
+    if not collected_by:
+        raise DomainError(_("Enter the name of the person collecting the goods."),
+                          field="collected_by")
+    lines = {line.pk: line for line in order.lines.select_related("product")}
+    taken: list[tuple[OrderLine, Decimal]] = []
+    for raw_id, raw_quantity in (quantities or {}).items():
+        try:
+            line = lines[int(raw_id)]
+        except (KeyError, TypeError, ValueError):
+            raise DomainError(_("This line is not part of order %(number)s.")
+                              % {"number": order.number}, field="lines") from None
+        quantity = _pickup_quantity(raw_quantity, line)
+        if quantity:
+            taken.append((line, quantity))
+    if not taken:
+        raise DomainError(_("Enter the quantity handed over for at least one line."),
+                          field="lines")
+    pickup = Pickup.objects.create(
+        order=order, depot_id=order.pickup_depot_id, recorded_by=actor,
+        collected_by=collected_by[:100], vehicle_plate=(vehicle_plate or "").strip()[:20],
+        sequence=order.pickups.count() + 1,
+    )
+    PickupLine.objects.bulk_create(
+        PickupLine(pickup=pickup, order_line=line, quantity=q) for line, q in taken)
+    for line, quantity in taken:
+        OrderLine.objects.filter(pk=line.pk).update(picked_up=F("picked_up") + quantity)
+        line.picked_up += quantity
+    _consume(taken)
+    everything_taken = all(line.remaining == 0 for line in lines.values())
+    summary = ", ".join(f"{line.product.display_name} {_plain(q)} {line.unit}"
+                        for line, q in taken)
+    note = _("Pickup %(receipt)s by %(who)s: %(what)s") % {
+        "receipt": pickup.receipt_number, "who": pickup.collected_by, "what": summary}
+    order_move(order_id=order.pk, actor=actor, note=note,
+               to=Order.Status.COMPLETED if everything_taken
+               else Order.Status.PARTIALLY_PICKED_UP)
+    return pickup
+
+
+def _pickup_quantity(raw, line: OrderLine) -> Decimal:
+    if raw in (None, ""):
+        return Decimal(0)
+    try:
+        quantity = Decimal(str(raw).strip())
+    except ArithmeticError:
+        raise DomainError(_("Enter the quantity as a number."), field="lines") from None
+    if not quantity.is_finite() or quantity < 0:
+        raise DomainError(_("The quantity cannot be negative."), field="lines")
+    if quantity != quantity.quantize(Decimal("0.001")):
+        raise DomainError(_("Quantities have at most three decimals."), field="lines")
+    if quantity > line.remaining:
+        raise ConflictError(
+            _("Only %(remaining)s %(unit)s of %(product)s remain to be picked up.")
+            % {"remaining": _plain(line.remaining), "unit": line.unit,
+               "product": line.product.display_name},
+            code="more_than_remains")
+    return quantity
+
+
+@transaction.atomic
+def pickup_code_extend(*, order_id: int, actor, until: datetime.date) -> Order:
+    """Finance gives a collector more time."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _require_finance(actor, order)
+    if order.fulfilment != Order.Fulfilment.PICKUP or not order.is_open:
+        raise ConflictError(_("Only open pickup orders have a pickup code to extend."),
+                            code="not_pickup")
+    if until is None or until < timezone.localdate():
+        raise DomainError(_("Choose a date from today on."), field="until")
+    before = order.pickup_code_expires_on
+    order.pickup_code_expires_on = until
+    order.save(update_fields=["pickup_code_expires_on"])
+    OrderEvent.objects.create(
+        order=order, from_status=order.status, to_status=order.status, actor=actor,
+        note=_("Pickup code valid until %(until)s (was %(before)s).")
+        % {"until": until.isoformat(), "before": before.isoformat() if before else "—"})
+    return order
 
 
 CANCELLABLE_BY_BUYER = {Order.Status.PLACED, Order.Status.AWAITING_CREDIT}
@@ -477,13 +701,138 @@ def order_cancel(*, order_id: int, actor, reason: str = "") -> Order:
     return order
 
 
+# --- Reorder ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_reorder(*, user, order_id: int) -> tuple[int, list[str]]:
+    """Put an earlier order's lines back in the cart at today's prices; returns how many
+    lines went in and, for the others, why not (no longer sold, no price today …)."""
+    order = orders_visible_to(user).filter(pk=order_id).first()
+    if order is None or user_company_id(user) != order.company_id:
+        raise Order.DoesNotExist
+    added, problems = 0, []
+    for line in order.lines.select_related("product"):
+        try:
+            with transaction.atomic():
+                cart_line_set(user=user, product_id=line.product_id, quantity=line.quantity)
+        except DomainError as exc:
+            problems.append(f"{line.product.display_name}: {exc.message}")
+        else:
+            added += 1
+    return added, problems
+
+
+# --- Address book -----------------------------------------------------------------------------
+
+
+def _member_company_id(user) -> int:
+    company_id = user_company_id(user)
+    if company_id is None:
+        raise DomainError(_("Only members of a buyer company have an address book."),
+                          code="no_company")
+    return company_id
+
+
+@transaction.atomic
+def address_create(*, user, recipient: str, phone: str, city_code: str, line: str,
+                   label: str = "", is_default: bool = False) -> Address:
+    company_id = _member_company_id(user)
+    region = Region.objects.filter(pk=city_code, level=Region.Level.CITY).first()
+    if region is None:
+        raise DomainError(_("Choose the city."), field="city")
+    values = {"recipient": recipient, "phone": phone, "line": line}
+    for field_name, value in values.items():
+        if not (value or "").strip():
+            raise DomainError(_("This field is required."), field=field_name)
+    Company.objects.select_for_update().filter(pk=company_id).first()  # one default at a time
+    has_default = Address.objects.filter(company_id=company_id, is_default=True,
+                                         is_active=True).exists()
+    if is_default or not has_default:
+        Address.objects.filter(company_id=company_id, is_default=True).update(is_default=False)
+        is_default = True
+    return Address.objects.create(
+        company_id=company_id, label=(label or "").strip()[:60],
+        recipient=recipient.strip()[:100], phone=phone.strip()[:32], region=region,
+        line=line.strip()[:255], is_default=is_default,
+    )
+
+
+@transaction.atomic
+def address_set_default(*, user, address_id: int) -> Address:
+    company_id = _member_company_id(user)
+    Company.objects.select_for_update().filter(pk=company_id).first()
+    address = Address.objects.filter(pk=address_id, company_id=company_id,
+                                     is_active=True).first()
+    if address is None:
+        raise Address.DoesNotExist
+    Address.objects.filter(company_id=company_id, is_default=True).exclude(
+        pk=address.pk).update(is_default=False)
+    Address.objects.filter(pk=address.pk).update(is_default=True)
+    address.is_default = True
+    return address
+
+
+@transaction.atomic
+def address_archive(*, user, address_id: int) -> None:
+    """Take an address out of the book; orders that used it keep it."""
+    company_id = _member_company_id(user)
+    updated = Address.objects.filter(pk=address_id, company_id=company_id,
+                                     is_active=True).update(is_active=False, is_default=False)
+    if not updated:
+        raise Address.DoesNotExist
+
+
 # --- Licences ---------------------------------------------------------------------------------
+
+LICENCE_MAX_BYTES = 10 * 1024 * 1024
+# Sniffed from the first bytes, not trusted from the name or the browser's content type.
+LICENCE_SIGNATURES = {b"%PDF-": "pdf", b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+
+
+def licence_document_kind(document) -> str | None:
+    head = document.read(8)
+    document.seek(0)
+    for signature, kind in LICENCE_SIGNATURES.items():
+        if head.startswith(signature):
+            return kind
+    return None
+
+
+@transaction.atomic
+def licence_submit(*, user, kind: str, number: str, valid_until: datetime.date,
+                   document) -> CompanyLicence:
+    """A company member uploads a licence (PDF or a scan as PNG/JPEG) for finance to review."""
+    company_id = _member_company_id(user)
+    if kind not in LicenceKind.values:
+        raise DomainError(_("Choose the kind of licence."), field="kind")
+    number = (number or "").strip()
+    if not number:
+        raise DomainError(_("Enter the licence number."), field="number")
+    if valid_until is None or valid_until < timezone.localdate():
+        raise DomainError(_("This licence has expired; upload a valid one."),
+                          field="valid_until")
+    if document is None:
+        raise DomainError(_("Attach the licence as a PDF, PNG or JPEG file."), field="document")
+    if document.size > LICENCE_MAX_BYTES:
+        raise DomainError(_("The file is larger than 10 MB."), field="document")
+    file_kind = licence_document_kind(document)
+    if file_kind is None:
+        raise DomainError(_("Attach the licence as a PDF, PNG or JPEG file."), field="document")
+    document.name = f"licence-{secrets.token_hex(8)}.{file_kind}"  # never the uploader's name
+    return CompanyLicence.objects.create(company_id=company_id, kind=kind, number=number[:64],
+                                         valid_until=valid_until, document=document)
 
 
 @transaction.atomic
 def licence_review(*, licence_id: int, actor, approve: bool) -> CompanyLicence:
     _require_finance(actor)
+    if not licences_visible_to(actor).filter(pk=licence_id).exists():
+        raise CompanyLicence.DoesNotExist
     licence = CompanyLicence.objects.select_for_update().get(pk=licence_id)
+    if licence.status == (CompanyLicence.Status.APPROVED if approve
+                          else CompanyLicence.Status.REJECTED):
+        return licence  # a repeated click changes nothing
     licence.status = (CompanyLicence.Status.APPROVED if approve
                       else CompanyLicence.Status.REJECTED)
     licence.reviewed_by = actor

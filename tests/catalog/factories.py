@@ -68,6 +68,8 @@ class ChemicalFactory(factory.django.DjangoModelFactory):
     name_zh = factory.Sequence(lambda n: f"测试化合物{n}")
     synonyms = factory.LazyFunction(list)
     formula = ""
+    controlled = False
+    licence_kind = factory.LazyAttribute(lambda o: "precursor" if o.controlled else "")
 
 
 class ProductFactory(factory.django.DjangoModelFactory):

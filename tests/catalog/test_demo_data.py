@@ -28,7 +28,7 @@ EXPECTED_CATEGORY_KEYS = [
 CHEMICAL_FIELDS = {
     "cas", "name_en", "name_zh", "synonyms_en", "synonyms_zh", "formula", "hs_code", "ghs",
     "signal_word", "h_statements", "un_number", "transport_class", "packing_group",
-    "controlled", "categories", "grades",
+    "controlled", "licence_kind", "categories", "grades",
 }
 GHS_CODES = {f"GHS0{n}" for n in range(1, 10)}
 # H360/H361 carry the CLP letters for fertility (F/f) and development (D/d).
@@ -76,6 +76,9 @@ def test_fields_and_cas_number(chemical):
     assert casrn.is_valid(chemical["cas"])
     assert re.fullmatch(r"[1-9]\d{1,6}-\d{2}-\d", chemical["cas"])  # dashed, no leading zero
     assert isinstance(chemical["controlled"], bool)
+    # A controlled chemical names its licence (the database insists too); others none.
+    expected_kinds = {"precursor", "explosive_precursor"} if chemical["controlled"] else {""}
+    assert chemical["licence_kind"] in expected_kinds
 
 
 @by_cas

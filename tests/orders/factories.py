@@ -73,7 +73,7 @@ class LicenceFactory(factory.django.DjangoModelFactory):
         model = CompanyLicence
 
     company = factory.SubFactory(CompanyFactory)
-    kind = CompanyLicence.Kind.HAZARDOUS_BUSINESS
+    kind = CompanyLicence.Kind.PRECURSOR  # what ChemicalFactory(controlled=True) needs
     number = factory.Sequence(lambda n: f"LIC-{n:05d}")
     valid_until = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=90))
     status = CompanyLicence.Status.APPROVED

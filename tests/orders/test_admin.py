@@ -51,6 +51,7 @@ def test_confirm_and_cancel_actions_call_the_services(client, order, cco):
 
 def test_licence_review_is_finance_only(client, company, staff_by_role):
     licence = LicenceFactory(company=company, status=CompanyLicence.Status.PENDING)
+    company.served_by.add(staff_by_role[Role.FINANCE].organization)
     url = "/admin/orders/companylicence/"
     _login(client, staff_by_role[Role.FINANCE])
     client.post(url, {"action": "approve", "_selected_action": [licence.pk]})

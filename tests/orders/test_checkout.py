@@ -133,6 +133,19 @@ def test_controlled_chemical_with_approved_licence(place, buyer, company, subsid
 
 
 @pytest.mark.django_db
+def test_controlled_chemical_needs_the_licence_of_its_kind(place, buyer, company, subsidiary):
+    LicenceFactory(company=company, kind=CompanyLicence.Kind.PRECURSOR)
+    nitrate = sellable(seller=subsidiary, controlled=True)
+    nitrate.chemical.licence_kind = CompanyLicence.Kind.EXPLOSIVE_PRECURSOR
+    nitrate.chemical.save()
+    with pytest.raises(DomainError, match="Explosive precursors record"):
+        place(buyer, [(nitrate, 1)])
+    LicenceFactory(company=company, kind=CompanyLicence.Kind.EXPLOSIVE_PRECURSOR)
+    (order,) = place(buyer, [(nitrate, 1)])
+    assert order.lines.get().product == nitrate
+
+
+@pytest.mark.django_db
 def test_credit_within_the_limit_stays_placed_then_confirm_approves(place, buyer, company,
                                                                    subsidiary, cco):
     company.credit_limit, company.payment_terms_days = D("1000"), 30

@@ -37,7 +37,7 @@ def test_pickup_path_allows_repeated_partial_pickups(place, buyer, subsidiary, c
     product = sellable(seller=subsidiary)
     depot = product.stocks.get().depot
     (order,) = place(buyer, [(product, 3)], fulfilment="pickup", depot_id=depot.pk)
-    assert len(order.pickup_code) == 8
+    assert len(order.pickup_code) == 10
     for to in PICKUP_PATH:
         order_move(order_id=order.pk, to=to, actor=cco)
     assert OrderEvent.objects.filter(order=order).count() == 1 + len(PICKUP_PATH)
