@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.api")),
     path("", include("catalog.api")),
+    path("", include("orders.api")),
 ]

@@ -10,11 +10,15 @@ def _perms(model: str, actions=("view",)) -> set[str]:
 _HANDLE = ("view", "change")
 
 ROLE_PERMISSIONS = {
-    Role.CCO: _perms("order", _HANDLE) | _perms("carrier") | _perms("companylicence"),
+    Role.CCO: _perms("order", _HANDLE) | _perms("carrier") | _perms("companylicence")
+    | _perms("pickup"),
     Role.SUBSIDIARY_MANAGER: _perms("order", _HANDLE) | _perms("carrier", _HANDLE)
-    | _perms("companylicence"),
+    | _perms("companylicence") | _perms("pickup") | _perms("outboxmessage"),
     Role.HQ_MANAGER: _perms("order", _HANDLE) | _perms("carrier", ("view", "add", "change"))
-    | _perms("companylicence"),
-    Role.FINANCE: _perms("order") | _perms("companylicence", _HANDLE),
-    Role.DEPOT_OPERATOR: _perms("order"),
+    | _perms("companylicence") | _perms("pickup") | _perms("outboxmessage", _HANDLE),
+    # Finance pages check change_companylicence; payments and credit need change_order.
+    Role.FINANCE: _perms("order", _HANDLE) | _perms("companylicence", _HANDLE)
+    | _perms("pickup"),
+    # The depot pages check add_pickup.
+    Role.DEPOT_OPERATOR: _perms("order") | _perms("pickup", ("view", "add")),
 }

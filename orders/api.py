@@ -1,0 +1,3 @@
+"""/api/v1/ routes of the orders app: cart, orders, pickups."""
+
+urlpatterns: list = []
