@@ -25,8 +25,8 @@ class Address(models.Model):
                              help_text=_("e.g. Plant 2, warehouse east gate"))
     recipient = models.CharField(_("recipient"), max_length=100)
     phone = models.CharField(_("phone"), max_length=32)
+    # A prefecture-level city, or one of the four municipalities (which have no cities).
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
-                               limit_choices_to={"level": Region.Level.CITY},
                                verbose_name=_("city"))
     line = models.CharField(_("address"), max_length=255)
     is_default = models.BooleanField(_("default"), default=False)

@@ -738,8 +738,10 @@ def _member_company_id(user) -> int:
 def address_create(*, user, recipient: str, phone: str, city_code: str, line: str,
                    label: str = "", is_default: bool = False) -> Address:
     company_id = _member_company_id(user)
-    region = Region.objects.filter(pk=city_code, level=Region.Level.CITY).first()
-    if region is None:
+    region = Region.objects.filter(pk=city_code or "").first()
+    if region is None or (region.level == Region.Level.PROVINCE
+                          and Region.objects.filter(parent=region).exists()):
+        # A province is precise enough only for the municipalities, which have no cities.
         raise DomainError(_("Choose the city."), field="city")
     values = {"recipient": recipient, "phone": phone, "line": line}
     for field_name, value in values.items():
