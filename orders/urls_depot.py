@@ -8,4 +8,7 @@ app_name = "depot"
 
 urlpatterns = [
     path("", staff_views.depot_lookup, name="lookup"),
+    path("pickup/<str:code>/", staff_views.depot_pickup, name="pickup"),
+    path("pickups/", staff_views.depot_pickups, name="pickups"),
+    path("receipts/<int:pk>/", staff_views.depot_receipt, name="receipt"),
 ]
