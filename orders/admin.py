@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import transaction
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ScopedAdminMixin
@@ -112,7 +112,8 @@ class OpenFilter(admin.SimpleListFilter):
     parameter_name = "open"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("Open")), ("no", _("Completed or cancelled"))]
+        return [("yes", pgettext_lazy("order status filter", "Open")),
+                ("no", _("Completed or cancelled"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
