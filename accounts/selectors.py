@@ -99,8 +99,9 @@ def calendars_visible_to(user) -> QuerySet[WorkingCalendar]:
 
 
 def user_company_id(user) -> int | None:
-    membership = Membership.objects.filter(user=user).values_list("company_id", flat=True)
-    return membership.first()
+    # A user has one membership (one-to-one): no ordering, so no join for the default one.
+    return (Membership.objects.filter(user=user).order_by()
+            .values_list("company_id", flat=True).first())
 
 
 def user_is_company_admin(*, user, company_id: int) -> bool:

@@ -1,8 +1,9 @@
 """The outbox: notifications written in the transaction of the change that causes them.
 
-`outbox_enqueue` inserts a row (idempotent through its dedup key) and queues a send after
-commit; `outbox_send` claims a due row with a conditional UPDATE, sends it and records the
-outcome; a beat task sweeps due rows, so a broker or mail outage only delays a message.
+`outbox_enqueue` / `outbox_enqueue_many` insert rows (idempotent through their dedup keys)
+and queue their sends after commit; `outbox_send` claims a due row with a conditional UPDATE,
+sends it and records the outcome; a beat task sweeps due rows, so a broker or mail outage
+only delays a message.
 """
 
 import datetime
@@ -31,39 +32,76 @@ def retry_delay(attempts: int) -> datetime.timedelta:
 def outbox_enqueue(*, kind: str, to_email: str, subject: str, body: str,
                    dedup_key: str = "") -> OutboxMessage | None:
     """Write a message to send after commit; None when `dedup_key` was written before."""
-    if not to_email:
-        return None
+    written = outbox_enqueue_many([
+        OutboxMessage(kind=kind, to_email=to_email, subject=subject, body=body,
+                      dedup_key=dedup_key)])
+    return written[0] if written else None
+
+
+def outbox_enqueue_many(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Write unsaved messages in one INSERT and queue their sends after commit; returns
+    those written (a message whose `dedup_key` exists is left out, as is one without an
+    address). Only when a dedup key collides are they written one by one."""
+    messages = [m for m in messages if m.to_email]
+    for message in messages:
+        message.subject = message.subject.strip()[:200]
+    if not messages:
+        return []
     try:
         with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                kind=kind, to_email=to_email, subject=subject.strip()[:200], body=body,
-                dedup_key=dedup_key,
-            )
+            written = OutboxMessage.objects.bulk_create(messages)
+    except IntegrityError:
+        written = [m for m in map(_insert_unless_written, messages) if m is not None]
+    if written:
+        ids = [m.pk for m in written]
+        transaction.on_commit(lambda: _queue_sends(ids))
+    return written
+
+
+def _insert_unless_written(message: OutboxMessage) -> OutboxMessage | None:
+    message.pk = None
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
     except IntegrityError:
         return None  # the same notification exists: writing it again changes nothing
-    transaction.on_commit(lambda: _queue_send(message.pk))
     return message
 
 
-def notify_user(*, user, kind: str, context: dict, dedup_key: str = "") -> OutboxMessage | None:
-    """Render `templates/orders/email/<kind>.txt` (+ `_subject.txt`) in the user's language."""
+def notify_message(*, user, kind: str, context: dict, dedup_key: str = "") -> OutboxMessage:
+    """Render `templates/orders/email/<kind>.txt` (+ `_subject.txt`) in the user's language,
+    as an unsaved message for `outbox_enqueue_many`."""
     language = user.language or settings.LANGUAGE_CODE
     with translation.override(language):
         context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
         subject = render_to_string(f"orders/email/{kind}_subject.txt", context)
         body = render_to_string(f"orders/email/{kind}.txt", context)
-    return outbox_enqueue(kind=kind, to_email=user.email, subject=" ".join(subject.split()),
-                          body=body, dedup_key=dedup_key)
+    return OutboxMessage(kind=kind, to_email=user.email, subject=" ".join(subject.split()),
+                         body=body, dedup_key=dedup_key)
+
+
+def notify_user(*, user, kind: str, context: dict, dedup_key: str = "") -> OutboxMessage | None:
+    """Render the mail for one user and write it (None if its dedup key was written)."""
+    written = outbox_enqueue_many([
+        notify_message(user=user, kind=kind, context=context, dedup_key=dedup_key)])
+    return written[0] if written else None
 
 
 def _queue_send(message_id: int) -> None:
-    from .tasks import outbox_send_task
+    _queue_sends([message_id])
+
+
+def _queue_sends(message_ids: list[int]) -> None:
+    from .tasks import outbox_send_many_task, outbox_send_task
 
     try:
-        outbox_send_task.delay(message_id)
-    except Exception:  # broker down: the sweep sends it later; the user's request goes on
-        logger.warning("outbox: could not queue message %s; the sweep will send it",
-                       message_id, exc_info=True)
+        if len(message_ids) == 1:
+            outbox_send_task.delay(message_ids[0])
+        else:
+            outbox_send_many_task.delay(message_ids)  # one publish for the lot
+    except Exception:  # broker down: the sweep sends them later; the request goes on
+        logger.warning("outbox: could not queue messages %s; the sweep will send them",
+                       message_ids, exc_info=True)
 
 
 def outbox_due_ids(*, now: datetime.datetime, limit: int = 200) -> list[int]:

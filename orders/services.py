@@ -37,7 +37,7 @@ from .models import (
     Pickup,
     PickupLine,
 )
-from .outbox import notify_user
+from .outbox import notify_message, notify_user, outbox_enqueue_many
 from .selectors import company_outstanding_credit, licences_visible_to, orders_visible_to
 
 PICKUP_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -115,8 +115,10 @@ def cart_line_set(*, user, product_id: int, quantity) -> CartLine | None:
     quantity = pricing.quantity_check(product=product, quantity=quantity)
     pricing.price_resolve(product=product, company_id=company_id, quantity=quantity,
                           on_date=timezone.localdate())
-    line, _created = CartLine.objects.update_or_create(
-        cart=cart, product=product, defaults={"quantity": quantity}
+    # One INSERT … ON CONFLICT (cart, product) DO UPDATE: a line keeps its place (added_at).
+    (line,) = CartLine.objects.bulk_create(
+        [CartLine(cart=cart, product=product, quantity=quantity)],
+        update_conflicts=True, unique_fields=["cart", "product"], update_fields=["quantity"],
     )
     return line
 
@@ -182,13 +184,14 @@ def _reserve(*, lines, depot: Depot | None) -> dict[int, Depot | None]:
                 raise _shortage(product, wanted=quantity, available=total,
                                 split=total >= quantity)
             stock = best
-        try:
-            with transaction.atomic():  # the DB constraint is the last line of defence
-                Stock.objects.filter(pk=stock.pk).update(reserved=F("reserved") + quantity)
-        except IntegrityError:
+        # The row is locked and was checked; the condition (and behind it the CHECK
+        # constraint) still refuses to reserve more than is on hand, without a savepoint.
+        reserved = Stock.objects.filter(
+            pk=stock.pk, on_hand__gte=F("reserved") + quantity,
+        ).update(reserved=F("reserved") + quantity)
+        if not reserved:
             stock.refresh_from_db(fields=["on_hand", "reserved"])
-            raise _shortage(product, wanted=quantity, available=stock.available,
-                            depot=depot) from None
+            raise _shortage(product, wanted=quantity, available=stock.available, depot=depot)
         stock.reserved += quantity
         chosen[product.pk] = stock.depot
     return chosen
@@ -351,17 +354,23 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
     _check_hazmat(products=products, fulfilment=fulfilment, carrier=carrier)
     _check_controlled(company_id=company_id, products=products, on_date=today)
 
+    quantities = {line.product_id: pricing.quantity_check(product=line.product,
+                                                          quantity=line.quantity)
+                  for line in lines}
+    prices = pricing.prices_resolve_many(quantities=quantities, company_id=company_id,
+                                         on_date=today)  # one query for the whole cart
     priced = []
     for line in lines:
-        quantity = pricing.quantity_check(product=line.product, quantity=line.quantity)
-        price = pricing.price_resolve(product=line.product, company_id=company_id,
-                                      quantity=quantity, on_date=today)
+        quantity = quantities[line.product_id]
+        price = prices.get(line.product_id) or pricing.price_resolve(  # raises: no price
+            product=line.product, company_id=company_id, quantity=quantity, on_date=today)
         priced.append((line.product, quantity, price))
     depots = _reserve(lines=[(p, q) for p, q, _price in priced], depot=depot)
 
     by_seller = defaultdict(list)
     for item in priced:
         by_seller[item[0].seller_id].append(item)
+    served = set(company.served_by.filter(pk__in=list(by_seller)).values_list("pk", flat=True))
     orders = []
     for seller_id in sorted(by_seller):
         items = by_seller[seller_id]
@@ -373,8 +382,8 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
         ]
         subtotal, vat, total = _totals([(ol.line_total, ol.tax_inclusive) for ol in order_lines])
         order = Order.objects.create(
-            number=f"tmp-{secrets.token_hex(8)}", checkout=checkout, company_id=company_id,
-            placed_by=user, seller_id=seller_id, fulfilment=fulfilment, address=address,
+            number=f"tmp-{secrets.token_hex(8)}", checkout=checkout, company=company,
+            placed_by=user, seller=items[0][0].seller, fulfilment=fulfilment, address=address,
             pickup_depot=depot, carrier=carrier, payment_method=payment_method,
             po_number=po_number, requested_date=requested_date, notes=notes,
             subtotal=subtotal, vat=vat, vat_rate=vat_rate(), total=total,
@@ -389,7 +398,8 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
                                   actor=user, note=_("Placed from the cart."))
         if payment_method == Order.PaymentMethod.CREDIT:
             _credit_check(order=order, company=company, actor=user)
-        company_mark_served(company_id=company_id, organization_id=seller_id)
+        if seller_id not in served:
+            company_mark_served(company_id=company_id, organization_id=seller_id)
         _notify_placed(order)
         orders.append(order)
     CartLine.objects.filter(cart=cart).delete()
@@ -402,13 +412,16 @@ def _pickup_code() -> str:
 
 
 def _notify_placed(order: Order) -> None:
-    notify_user(user=order.placed_by, kind="order_placed", context={"order": order},
-                dedup_key=f"order:{order.pk}:placed")
+    """The buyer hears the order is placed; each active CCO of the seller that it is new.
+    All of them in one INSERT."""
     ccos = User.objects.filter(organization_id=order.seller_id, is_active=True,
                                groups__name=Role.CCO).distinct()
-    for cco in ccos:
-        notify_user(user=cco, kind="order_new_for_seller", context={"order": order},
-                    dedup_key=f"order:{order.pk}:new:{cco.pk}")
+    outbox_enqueue_many([
+        notify_message(user=order.placed_by, kind="order_placed", context={"order": order},
+                       dedup_key=f"order:{order.pk}:placed"),
+        *(notify_message(user=cco, kind="order_new_for_seller", context={"order": order},
+                         dedup_key=f"order:{order.pk}:new:{cco.pk}") for cco in ccos),
+    ])
 
 
 def _credit_check(*, order: Order, company: Company, actor) -> None:
@@ -429,17 +442,18 @@ def _credit_check(*, order: Order, company: Company, actor) -> None:
 
 
 def _require_seller_staff(order: Order, actor) -> None:
-    if actor.organization_id is None and not actor.is_superuser:
-        raise ConflictError(_("Only the seller's staff can do this."), code="forbidden")
+    # Visibility first: to whom the order is invisible, it does not exist (404, not 409).
     if not orders_visible_to(actor).filter(pk=order.pk).exists():
         raise Order.DoesNotExist
+    if actor.organization_id is None and not actor.is_superuser:
+        raise ConflictError(_("Only the seller's staff can do this."), code="forbidden")
 
 
 def _require_finance(actor, order: Order | None = None) -> None:
-    if not (actor.is_superuser or actor.has_role(Role.FINANCE)):
-        raise ConflictError(_("Only finance can do this."), code="forbidden")
     if order is not None and not orders_visible_to(actor).filter(pk=order.pk).exists():
         raise Order.DoesNotExist
+    if not (actor.is_superuser or actor.has_role(Role.FINANCE)):
+        raise ConflictError(_("Only finance can do this."), code="forbidden")
 
 
 @transaction.atomic
@@ -488,9 +502,12 @@ def order_mark_ready(*, order_id: int, actor) -> Order:
     if order.status == Order.Status.READY:
         return order
     if order.fulfilment == Order.Fulfilment.PICKUP:
-        order.pickup_code_expires_on = timezone.localdate() + datetime.timedelta(
+        valid_until = timezone.localdate() + datetime.timedelta(
             days=settings.PICKUP_CODE_VALID_DAYS)
-        order.save(update_fields=["pickup_code_expires_on"])
+        # An extension finance granted earlier is kept if it reaches further.
+        if order.pickup_code_expires_on is None or order.pickup_code_expires_on < valid_until:
+            order.pickup_code_expires_on = valid_until
+            order.save(update_fields=["pickup_code_expires_on"])
     return order_move(order_id=order.pk, to=Order.Status.READY, actor=actor)
 
 
@@ -562,6 +579,11 @@ def order_complete(*, order_id: int, actor) -> Order:
     """A delivered order is done: the buyer confirms receipt, or the seller closes it."""
     order = Order.objects.select_for_update().get(pk=order_id)
     _require_buyer_or_seller(order, actor)
+    if order.fulfilment != Order.Fulfilment.DELIVERY:
+        # A pickup order completes when its last pickup is recorded (pickup_record):
+        # completing it by hand would leave its stock reserved and nothing handed over.
+        raise ConflictError(_("A pickup order is completed by recording its pickups."),
+                            code="bad_move")
     if order.status == Order.Status.SHIPPED:
         order_move(order_id=order.pk, to=Order.Status.DELIVERED, actor=actor)
     return order_move(order_id=order.pk, to=Order.Status.COMPLETED, actor=actor)
@@ -608,6 +630,8 @@ def pickup_record(*, actor, order_id: int, quantities: dict, collected_by: str,
         except (KeyError, TypeError, ValueError):
             raise DomainError(_("This line is not part of order %(number)s.")
                               % {"number": order.number}, field="lines") from None
+        if any(seen is line for seen, _q in taken):  # {"5": 1, 5: 2}: the same line twice
+            raise DomainError(_("Each line can be entered only once."), field="lines")
         quantity = _pickup_quantity(raw_quantity, line)
         if quantity:
             taken.append((line, quantity))
@@ -643,16 +667,19 @@ def _pickup_quantity(raw, line: OrderLine) -> Decimal:
         quantity = Decimal(str(raw).strip())
     except ArithmeticError:
         raise DomainError(_("Enter the quantity as a number."), field="lines") from None
-    if not quantity.is_finite() or quantity < 0:
+    if not quantity.is_finite():  # NaN, Infinity
+        raise DomainError(_("Enter the quantity as a number."), field="lines")
+    if quantity < 0:
         raise DomainError(_("The quantity cannot be negative."), field="lines")
-    if quantity != quantity.quantize(Decimal("0.001")):
-        raise DomainError(_("Quantities have at most three decimals."), field="lines")
+    # Before the decimals check: quantize() raises InvalidOperation for huge values (1E+30).
     if quantity > line.remaining:
         raise ConflictError(
             _("Only %(remaining)s %(unit)s of %(product)s remain to be picked up.")
             % {"remaining": _plain(line.remaining), "unit": line.unit,
                "product": line.product.display_name},
             code="more_than_remains")
+    if quantity != quantity.quantize(Decimal("0.001")):
+        raise DomainError(_("Quantities have at most three decimals."), field="lines")
     return quantity
 
 

@@ -12,6 +12,13 @@ def outbox_send_task(message_id: int) -> bool:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def outbox_send_many_task(message_ids: list[int]) -> int:
+    """The messages one change wrote (an order's mails to its buyer and CCOs): one publish
+    instead of one per message. Each is claimed and sent on its own."""
+    return sum(outbox.outbox_send(message_id=pk) for pk in message_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def outbox_sweep_task() -> int:
     """Send what is due: failed attempts whose backoff is over, rows never queued."""
     return sum(outbox.outbox_send(message_id=pk)
