@@ -68,22 +68,28 @@ def _insert_unless_written(message: OutboxMessage) -> OutboxMessage | None:
     return message
 
 
-def notify_message(*, user, kind: str, context: dict, dedup_key: str = "") -> OutboxMessage:
-    """Render `templates/orders/email/<kind>.txt` (+ `_subject.txt`) in the user's language,
-    as an unsaved message for `outbox_enqueue_many`."""
-    language = user.language or settings.LANGUAGE_CODE
-    with translation.override(language):
+def notify_message(*, kind: str, context: dict, user=None, to_email: str = "",
+                   language: str = "", dedup_key: str = "",
+                   template_dir: str = "orders/email") -> OutboxMessage:
+    """Render `templates/<template_dir>/<kind>.txt` (+ `_subject.txt`) in the recipient's
+    language — a user's, or `language` for an address without an account (a guest) — as
+    an unsaved message for `outbox_enqueue_many`."""
+    if user is not None:
+        to_email, language = user.email, user.language or language
+    with translation.override(language or settings.LANGUAGE_CODE):
         context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
-        subject = render_to_string(f"orders/email/{kind}_subject.txt", context)
-        body = render_to_string(f"orders/email/{kind}.txt", context)
-    return OutboxMessage(kind=kind, to_email=user.email, subject=" ".join(subject.split()),
+        subject = render_to_string(f"{template_dir}/{kind}_subject.txt", context)
+        body = render_to_string(f"{template_dir}/{kind}.txt", context)
+    return OutboxMessage(kind=kind, to_email=to_email, subject=" ".join(subject.split()),
                          body=body, dedup_key=dedup_key)
 
 
-def notify_user(*, user, kind: str, context: dict, dedup_key: str = "") -> OutboxMessage | None:
+def notify_user(*, user, kind: str, context: dict, dedup_key: str = "",
+                template_dir: str = "orders/email") -> OutboxMessage | None:
     """Render the mail for one user and write it (None if its dedup key was written)."""
     written = outbox_enqueue_many([
-        notify_message(user=user, kind=kind, context=context, dedup_key=dedup_key)])
+        notify_message(user=user, kind=kind, context=context, dedup_key=dedup_key,
+                       template_dir=template_dir)])
     return written[0] if written else None
 
 

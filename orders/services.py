@@ -295,6 +295,74 @@ def _fulfilment_target(*, company_id, fulfilment, address_id, depot_id, carrier_
     return address, depot, carrier
 
 
+def _prepare(*, user, fulfilment, address_id, depot_id, carrier_id, payment_method,
+             requested_date):
+    """What every way of placing an order checks first; locks the company row (credit)."""
+    company_id = user_company_id(user)
+    if company_id is None:
+        raise DomainError(_("Only members of a buyer company can order."), code="no_company")
+    if payment_method not in Order.PaymentMethod.values:
+        raise DomainError(_("Choose prepayment or credit terms."), field="payment_method")
+    if requested_date is not None and requested_date < timezone.localdate():
+        raise DomainError(_("The requested date cannot be in the past."),
+                          field="requested_date")
+    address, depot, carrier = _fulfilment_target(
+        company_id=company_id, fulfilment=fulfilment, address_id=address_id,
+        depot_id=depot_id, carrier_id=carrier_id)
+    company = Company.objects.select_for_update().get(pk=company_id)  # serialises credit
+    if payment_method == Order.PaymentMethod.CREDIT and company.payment_terms_days == 0:
+        raise DomainError(_("Your company pays in advance; credit terms are not agreed."),
+                          field="payment_method")
+    return company, address, depot, carrier
+
+
+def _check_products(products, *, company_id: int, fulfilment: str, depot, carrier,
+                    on_date: datetime.date) -> None:
+    for product in products:
+        if not product.is_active:
+            raise DomainError(_("%(product)s is no longer sold; remove it from the cart.")
+                              % {"product": product.display_name}, code="inactive")
+    if depot is not None:
+        others = [p for p in products if p.seller_id != depot.organization_id]
+        if others:
+            raise DomainError(
+                _("%(product)s is not sold from %(depot)s; pick up only what that depot "
+                  "holds, or choose delivery.")
+                % {"product": others[0].display_name, "depot": depot.name},
+                field="depot_id",
+            )
+    _check_hazmat(products=products, fulfilment=fulfilment, carrier=carrier)
+    _check_controlled(company_id=company_id, products=products, on_date=on_date)
+
+
+def _order_create(*, user, company, seller, order_lines, checkout=None, fulfilment, address,
+                  depot, carrier, payment_method, po_number, requested_date, notes,
+                  placed_note: str, served: bool) -> Order:
+    """Write one order with its lines and first event, check credit, tell buyer and CCOs."""
+    subtotal, vat, total = _totals([(ol.line_total, ol.tax_inclusive) for ol in order_lines])
+    order = Order.objects.create(
+        number=f"tmp-{secrets.token_hex(8)}", checkout=checkout, company=company,
+        placed_by=user, seller=seller, fulfilment=fulfilment, address=address,
+        pickup_depot=depot, carrier=carrier, payment_method=payment_method,
+        po_number=po_number, requested_date=requested_date, notes=notes,
+        subtotal=subtotal, vat=vat, vat_rate=vat_rate(), total=total,
+        pickup_code=_pickup_code() if depot is not None else "",
+    )
+    order.number = _order_number(order)
+    order.save(update_fields=["number"])
+    for ol in order_lines:
+        ol.order = order
+    OrderLine.objects.bulk_create(order_lines)
+    OrderEvent.objects.create(order=order, from_status="", to_status=Order.Status.PLACED,
+                              actor=user, note=placed_note)
+    if payment_method == Order.PaymentMethod.CREDIT:
+        _credit_check(order=order, company=company, actor=user)
+    if not served:
+        company_mark_served(company_id=company.pk, organization_id=seller.pk)
+    _notify_placed(order)
+    return order
+
+
 @transaction.atomic
 def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=None,
                    depot_id=None, carrier_id=None, payment_method: str, po_number: str = "",
@@ -313,57 +381,34 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
         first = Checkout.objects.get(user=user, idempotency_key=idempotency_key)
         return list(first.orders.order_by("pk"))
 
-    company_id = user_company_id(user)
-    if company_id is None:
+    if user_company_id(user) is None:
         raise DomainError(_("Only members of a buyer company can order."), code="no_company")
-    if payment_method not in Order.PaymentMethod.values:
-        raise DomainError(_("Choose prepayment or credit terms."), field="payment_method")
-    if requested_date is not None and requested_date < timezone.localdate():
-        raise DomainError(_("The requested date cannot be in the past."),
-                          field="requested_date")
-    cart = Cart.objects.select_for_update().filter(user=user).first()
+    cart = Cart.objects.select_for_update().filter(user=user).first()  # lock order: cart first
     lines = list(
         CartLine.objects.filter(cart=cart).select_related("product__chemical", "product__seller")
         .order_by("product__seller_id", "pk")
     ) if cart else []
+    company, address, depot, carrier = _prepare(
+        user=user, fulfilment=fulfilment, address_id=address_id, depot_id=depot_id,
+        carrier_id=carrier_id, payment_method=payment_method, requested_date=requested_date)
     if not lines:
         raise DomainError(_("Your cart is empty."), code="empty_cart")
-    address, depot, carrier = _fulfilment_target(
-        company_id=company_id, fulfilment=fulfilment, address_id=address_id,
-        depot_id=depot_id, carrier_id=carrier_id)
-    company = Company.objects.select_for_update().get(pk=company_id)  # serialises credit
-    if payment_method == Order.PaymentMethod.CREDIT and company.payment_terms_days == 0:
-        raise DomainError(_("Your company pays in advance; credit terms are not agreed."),
-                          field="payment_method")
 
     today = timezone.localdate()
     products = [line.product for line in lines]
-    for product in products:
-        if not product.is_active:
-            raise DomainError(_("%(product)s is no longer sold; remove it from the cart.")
-                              % {"product": product.display_name}, code="inactive")
-    if depot is not None:
-        others = [p for p in products if p.seller_id != depot.organization_id]
-        if others:
-            raise DomainError(
-                _("%(product)s is not sold from %(depot)s; pick up only what that depot "
-                  "holds, or choose delivery.")
-                % {"product": others[0].display_name, "depot": depot.name},
-                field="depot_id",
-            )
-    _check_hazmat(products=products, fulfilment=fulfilment, carrier=carrier)
-    _check_controlled(company_id=company_id, products=products, on_date=today)
+    _check_products(products, company_id=company.pk, fulfilment=fulfilment, depot=depot,
+                    carrier=carrier, on_date=today)
 
     quantities = {line.product_id: pricing.quantity_check(product=line.product,
                                                           quantity=line.quantity)
                   for line in lines}
-    prices = pricing.prices_resolve_many(quantities=quantities, company_id=company_id,
+    prices = pricing.prices_resolve_many(quantities=quantities, company_id=company.pk,
                                          on_date=today)  # one query for the whole cart
     priced = []
     for line in lines:
         quantity = quantities[line.product_id]
         price = prices.get(line.product_id) or pricing.price_resolve(  # raises: no price
-            product=line.product, company_id=company_id, quantity=quantity, on_date=today)
+            product=line.product, company_id=company.pk, quantity=quantity, on_date=today)
         priced.append((line.product, quantity, price))
     depots = _reserve(lines=[(p, q) for p, q, _price in priced], depot=depot)
 
@@ -380,30 +425,45 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
                       line_total=money_round(price.unit_price * q), depot=depots[p.pk])
             for p, q, price in items
         ]
-        subtotal, vat, total = _totals([(ol.line_total, ol.tax_inclusive) for ol in order_lines])
-        order = Order.objects.create(
-            number=f"tmp-{secrets.token_hex(8)}", checkout=checkout, company=company,
-            placed_by=user, seller=items[0][0].seller, fulfilment=fulfilment, address=address,
-            pickup_depot=depot, carrier=carrier, payment_method=payment_method,
-            po_number=po_number, requested_date=requested_date, notes=notes,
-            subtotal=subtotal, vat=vat, vat_rate=vat_rate(), total=total,
-            pickup_code=_pickup_code() if depot is not None else "",
-        )
-        order.number = _order_number(order)
-        order.save(update_fields=["number"])
-        for ol in order_lines:
-            ol.order = order
-        OrderLine.objects.bulk_create(order_lines)
-        OrderEvent.objects.create(order=order, from_status="", to_status=Order.Status.PLACED,
-                                  actor=user, note=_("Placed from the cart."))
-        if payment_method == Order.PaymentMethod.CREDIT:
-            _credit_check(order=order, company=company, actor=user)
-        if seller_id not in served:
-            company_mark_served(company_id=company_id, organization_id=seller_id)
-        _notify_placed(order)
-        orders.append(order)
+        orders.append(_order_create(
+            user=user, company=company, seller=items[0][0].seller, order_lines=order_lines,
+            checkout=checkout, fulfilment=fulfilment, address=address, depot=depot,
+            carrier=carrier, payment_method=payment_method, po_number=po_number,
+            requested_date=requested_date, notes=notes, placed_note=_("Placed from the cart."),
+            served=seller_id in served))
     CartLine.objects.filter(cart=cart).delete()
     return orders
+
+
+@transaction.atomic
+def order_place_at_price(*, user, product_id: int, quantity, unit_price, tax_inclusive: bool,
+                         fulfilment: str, payment_method: str, address_id=None, depot_id=None,
+                         carrier_id=None, po_number: str = "",
+                         requested_date: datetime.date | None = None, notes: str = "",
+                         placed_note: str = "") -> Order:
+    """An order of one product at an agreed price (an accepted quote): the same checks as
+    checkout, stock reserved when there is enough, else made to order (no depot)."""
+    company, address, depot, carrier = _prepare(
+        user=user, fulfilment=fulfilment, address_id=address_id, depot_id=depot_id,
+        carrier_id=carrier_id, payment_method=payment_method, requested_date=requested_date)
+    product = Product.objects.select_related("chemical", "seller").get(pk=product_id)
+    _check_products([product], company_id=company.pk, fulfilment=fulfilment, depot=depot,
+                    carrier=carrier, on_date=timezone.localdate())
+    quantity = Decimal(str(quantity))
+    try:
+        with transaction.atomic():
+            reserved_at = _reserve(lines=[(product, quantity)], depot=depot)[product.pk]
+    except Shortage:
+        reserved_at = None  # made to order within the quoted lead time
+    line = OrderLine(product=product, quantity=quantity, unit=product.sales_unit,
+                     unit_price=unit_price, tax_inclusive=tax_inclusive, tier_id=None,
+                     line_total=money_round(Decimal(unit_price) * quantity), depot=reserved_at)
+    served = company.served_by.filter(pk=product.seller_id).exists()
+    return _order_create(
+        user=user, company=company, seller=product.seller, order_lines=[line],
+        fulfilment=fulfilment, address=address, depot=depot, carrier=carrier,
+        payment_method=payment_method, po_number=po_number, requested_date=requested_date,
+        notes=notes, placed_note=placed_note, served=served)
 
 
 def _pickup_code() -> str:
