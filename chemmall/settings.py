@@ -174,6 +174,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.calendars_sync_holidays_task",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Response deadlines: reminders, escalations, expiring quotes, inquiries still waiting.
+    "inquiries-sweep": {
+        "task": "inquiries.tasks.inquiries_sweep_task",
+        "schedule": 60.0,
+    },
     # Notifications whose first send failed or was never queued (broker down).
     "orders-outbox-sweep": {
         "task": "orders.tasks.outbox_sweep_task",
@@ -210,6 +215,14 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings --------------------------------------------------------------------------
 DEFAULT_SERVICE_LEVEL_HOURS = env.int("DEFAULT_SERVICE_LEVEL_HOURS", default=4)
 DEFAULT_DEALER_WINDOW_HOURS = env.int("DEFAULT_DEALER_WINDOW_HOURS", default=8)
+# Inquiry routing: each step may decide and says why (inquiries/routing.py). The dealers
+# app inserts its step before the CCO step.
+INQUIRY_ROUTING_STEPS = [
+    "inquiries.routing.step_seller",
+    "inquiries.routing.step_cco",
+]
+# Guests (not signed in) may send this many inquiries per hour from one address.
+GUEST_INQUIRIES_PER_HOUR = env.int("GUEST_INQUIRIES_PER_HOUR", default=10)
 VAT_RATE = Decimal(env.str("VAT_RATE", default="0.13"))
 # A pickup code is good for this many days from the day the goods are ready; finance extends.
 PICKUP_CODE_VALID_DAYS = env.int("PICKUP_CODE_VALID_DAYS", default=14)

@@ -1,0 +1,734 @@
+"""Writes of the inquiries app: intake, assignment, messages, quotes, deadlines, closing.
+
+Locking order: the inquiry row, then (routing) the seller's CCO profiles, then quotes.
+Every status move goes through `inquiry_move`, which writes the timeline event.
+"""
+
+import datetime
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Region, Role
+from accounts.selectors import user_company_id, working_deadline
+from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
+from catalog.pricing import MAX_QUANTITY, price_table
+from chemmall.errors import ConflictError, DomainError
+from orders.outbox import notify_message, outbox_enqueue_many
+from orders.services import order_place_at_price
+
+from . import routing
+from .models import Channel, Incoterm, Inquiry, InquiryEvent, LostReason, Quote, ResponseMiss
+from .selectors import UNANSWERED_STATUSES, inquiries_visible_to, staff_can_answer
+
+logger = logging.getLogger(__name__)
+
+REMIND_AT_SHARE = 0.75  # the reminder comes when 75 % of the working time is gone
+MAX_MESSAGE_LENGTH = 5000
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+MAIL_DIR = "inquiries/email"
+Kind = InquiryEvent.Kind
+
+
+class QuoteNotAcceptable(ConflictError):
+    default_code = "quote_not_acceptable"
+
+
+# --- Status machine -----------------------------------------------------------------------------
+
+
+def inquiry_move(*, inquiry: Inquiry, to: str, actor=None, note: str = "",
+                 public: bool = True) -> Inquiry:
+    """Move a locked inquiry to `to` if MOVES allows it; one event per real move."""
+    to = Inquiry.Status(to)
+    if inquiry.status == to and not inquiry.can_move(to):
+        return inquiry
+    if not inquiry.can_move(to):
+        raise ConflictError(
+            _("Inquiry %(number)s cannot go from “%(from)s” to “%(to)s”.")
+            % {"number": inquiry.number, "from": inquiry.get_status_display(),
+               "to": to.label}, code="bad_move")
+    if inquiry.status != to:
+        InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.STATUS, actor=actor, body=note,
+                                    from_status=inquiry.status, to_status=to, is_public=public)
+    inquiry.status = to
+    if to in (Inquiry.Status.WON, Inquiry.Status.LOST):
+        inquiry.closed_at = timezone.now()
+    inquiry.save(update_fields=["status", "closed_at"])
+    return inquiry
+
+
+def _locked(inquiry_id: int, actor=None, *, staff: bool = False) -> Inquiry:
+    """The inquiry row, locked; DoesNotExist for whoever may not see it."""
+    if actor is not None and not inquiries_visible_to(actor).filter(pk=inquiry_id).exists():
+        raise Inquiry.DoesNotExist
+    if staff and not staff_can_answer(actor):
+        raise ConflictError(_("Only the seller's CCOs and managers can do this."),
+                            code="forbidden")
+    return Inquiry.objects.select_for_update(of=("self",)).select_related(
+        "seller", "product", "owner").get(pk=inquiry_id)
+
+
+# --- Intake -------------------------------------------------------------------------------------
+
+
+def _decimal(value, *, field: str, message: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise DomainError(message, field=field) from None
+    if not number.is_finite():
+        raise DomainError(message, field=field)
+    return number
+
+
+def _check_quantity(raw) -> Decimal:
+    quantity = _decimal(raw, field="quantity", message=_("Enter the quantity as a number."))
+    if quantity is None:
+        raise DomainError(_("Enter the quantity you need."), field="quantity")
+    if quantity <= 0:
+        raise DomainError(_("The quantity must be more than zero."), field="quantity")
+    if quantity > MAX_QUANTITY:
+        raise DomainError(_("The quantity is too large."), field="quantity")
+    if quantity != quantity.quantize(Decimal("0.001")):
+        raise DomainError(_("Quantities have at most three decimals."), field="quantity")
+    return quantity
+
+
+def _guest_rate_limited(client_ip: str | None) -> bool:
+    if not client_ip:
+        return False
+    since = timezone.now() - datetime.timedelta(hours=1)
+    recent = Inquiry.objects.filter(client_ip=client_ip, buyer__isnull=True,
+                                    logged_by__isnull=True, received_at__gte=since).count()
+    return recent >= settings.GUEST_INQUIRIES_PER_HOUR
+
+
+@transaction.atomic
+def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
+                   requested_name: str = "", requested_cas: str = "", unit: str = "",
+                   target_price=None, delivery_region_code: str | None = None,
+                   needed_by: datetime.date | None = None, message: str = "",
+                   channel: str = Channel.WEB, contact_name: str = "", contact_company: str = "",
+                   contact_email: str = "", contact_phone: str = "",
+                   client_ip: str | None = None, logged_by=None,
+                   company_id: int | None = None) -> Inquiry:
+    """Take an inquiry from a buyer, a guest or a CCO logging a call, and route it at once:
+    it leaves here with a seller, an owner (when anyone is free) and a response deadline."""
+    buyer = buyer if (buyer is not None and buyer.is_authenticated) else None
+    if logged_by is not None:
+        if not staff_can_answer(logged_by):
+            raise ConflictError(_("Only CCOs and managers log inquiries."), code="forbidden")
+        if channel == Channel.WEB:
+            raise DomainError(_("Say how the inquiry came in (phone, WeChat, fair …)."),
+                              field="channel")
+    if channel not in Channel.values:
+        raise DomainError(_("Choose the channel."), field="channel")
+    product = chemical = None
+    requested_name = (requested_name or "").strip()[:200]
+    requested_cas = (requested_cas or "").strip()
+    if product_id not in (None, ""):
+        try:
+            product = Product.objects.select_related("seller", "chemical").get(
+                pk=int(product_id), is_active=True, seller__is_active=True)
+        except (Product.DoesNotExist, TypeError, ValueError):
+            raise DomainError(_("This product is not available."), field="product_id") from None
+        chemical = product.chemical
+    else:
+        if requested_cas:
+            normalized = normalize_cas(requested_cas)
+            try:
+                validate_cas(normalized)
+            except Exception:  # ValidationError: one clear message
+                raise DomainError(
+                    _("Enter a valid CAS registry number: 2–7 digits, 2 digits and a check "
+                      "digit, separated by dashes, e.g. 7664-93-9."), field="requested_cas"
+                ) from None
+            requested_cas = normalized
+            chemical = Chemical.objects.filter(cas=requested_cas).first()
+        if not requested_name and not requested_cas:
+            raise DomainError(_("Name the chemical or give its CAS number."),
+                              field="requested_name")
+    quantity = _check_quantity(quantity)
+    unit = product.sales_unit if product is not None else (unit or SalesUnit.KG)
+    if unit not in SalesUnit.values:
+        raise DomainError(_("Choose the unit."), field="unit")
+    target_price = _decimal(target_price, field="target_price",
+                            message=_("Enter the target price as a number."))
+    if target_price is not None and (target_price <= 0 or target_price > Decimal("1e11")):
+        raise DomainError(_("The target price must be a positive amount."), field="target_price")
+    if target_price is not None:
+        target_price = target_price.quantize(Decimal("0.01"))
+    region = None
+    if delivery_region_code:
+        region = Region.objects.filter(pk=str(delivery_region_code)).select_related(
+            "parent").first()
+        if region is None:
+            raise DomainError(_("Choose the delivery province or city."),
+                              field="delivery_region")
+    if needed_by is not None and needed_by < timezone.localdate():
+        raise DomainError(_("The needed-by date cannot be in the past."), field="needed_by")
+    message = (message or "").strip()
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise DomainError(_("The message is longer than 5,000 characters."), field="message")
+
+    company = None
+    if buyer is not None and logged_by is None:
+        company_id = user_company_id(buyer)
+    if company_id is not None:
+        from accounts.models import Company
+
+        company = Company.objects.filter(pk=company_id).first()
+    if buyer is None:
+        contact_name = (contact_name or "").strip()[:100]
+        contact_email = (contact_email or "").strip()[:254]
+        contact_phone = (contact_phone or "").strip()[:32]
+        if not contact_name:
+            raise DomainError(_("Tell us your name."), field="contact_name")
+        if not contact_email and not contact_phone:
+            raise DomainError(_("Give an email address or a phone number so that we can "
+                                "answer."), field="contact_email")
+        if logged_by is None and _guest_rate_limited(client_ip):
+            raise DomainError(_("Too many inquiries from your network in the last hour; "
+                                "please try again later or call us."), code="rate_limited")
+
+    is_unlisted = product is None and not Product.objects.filter(
+        is_active=True, chemical__cas=requested_cas or "-").exists()
+    inquiry = Inquiry.objects.create(
+        number=f"tmp-{timezone.now().timestamp()}", channel=channel, product=product,
+        chemical=chemical, requested_name=requested_name, requested_cas=requested_cas,
+        is_unlisted=is_unlisted, quantity=quantity, unit=unit, target_price=target_price,
+        delivery_region=region, needed_by=needed_by, message=message, company=company,
+        buyer=buyer if logged_by is None else None,
+        contact_name=contact_name if buyer is None else "",
+        contact_company=(contact_company or "").strip()[:200] if buyer is None else "",
+        contact_email=contact_email if buyer is None else "",
+        contact_phone=contact_phone if buyer is None else "",
+        client_ip=client_ip if logged_by is None else None, logged_by=logged_by,
+        # Routing below decides the seller, in this transaction; this is its first guess.
+        seller=product.seller if product is not None else routing.hq_pool(),
+    )
+    inquiry.number = f"RFQ{timezone.localdate(inquiry.received_at):%Y%m%d}{inquiry.pk:06d}"
+    inquiry.save(update_fields=["number"])
+    InquiryEvent.objects.create(
+        inquiry=inquiry, kind=Kind.RECEIVED, actor=logged_by or buyer, is_public=True,
+        body=message, to_status=Inquiry.Status.NEW)
+    inquiry_assign(inquiry=inquiry)
+    if buyer is None and contact_email and logged_by is None:
+        outbox_enqueue_many([notify_message(
+            to_email=contact_email, kind="inquiry_received_guest", context={"inquiry": inquiry},
+            dedup_key=f"inquiry:{inquiry.pk}:received", template_dir=MAIL_DIR)])
+    return inquiry
+
+
+# --- Assignment ---------------------------------------------------------------------------------
+
+
+def _deadlines(inquiry: Inquiry, *, start: datetime.datetime) -> tuple:
+    org = inquiry.seller
+    hours = org.service_level_hours
+    due = working_deadline(organization=org, start=start, hours=hours)
+    remind = working_deadline(organization=org, start=start, hours=hours * REMIND_AT_SHARE)
+    return remind, due
+
+
+def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool = False,
+                   actor=None, restart_clock: bool = False) -> routing.Decision:
+    """Route a (locked or new) inquiry and store the decision, its reason and deadline."""
+    decision = routing.route(inquiry, exclude_user_ids=exclude_user_ids, keep_seller=keep_seller)
+    if decision.done:  # a step (dealers) took it over entirely and stored what it needs
+        return decision
+    inquiry.seller = decision.seller
+    inquiry.owner = decision.owner
+    inquiry.routing_reason = " ".join(decision.reasons)
+    now = timezone.now()
+    if decision.owner is not None:
+        inquiry.assigned_at = now
+        if inquiry.response_due_at is None or restart_clock:
+            start = inquiry.received_at if not restart_clock else now
+            inquiry.remind_at, inquiry.response_due_at = _deadlines(inquiry, start=start)
+            inquiry.reminded_at = None
+    inquiry.save(update_fields=["seller", "owner", "routing_reason", "assigned_at",
+                                "remind_at", "response_due_at", "reminded_at"])
+    InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ROUTED, actor=actor,
+                                body=inquiry.routing_reason)
+    if decision.owner is not None:
+        InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ASSIGNED, actor=actor,
+                                    body=decision.owner.get_full_name())
+        if inquiry.status == Inquiry.Status.NEW:
+            inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=actor, public=False)
+        _notify(decision.owner, "inquiry_assigned", inquiry,
+                dedup=f"inquiry:{inquiry.pk}:assigned:{decision.owner.pk}:{now.timestamp()}")
+    return decision
+
+
+@transaction.atomic
+def inquiry_reassign(*, inquiry_id: int, actor, to_user_id: int, note: str = "") -> Inquiry:
+    """Hand an inquiry to a colleague of the same subsidiary; the deadline keeps running."""
+    inquiry = _locked(inquiry_id, actor, staff=True)
+    if not inquiry.is_open:
+        raise ConflictError(_("This inquiry is closed."), code="closed")
+    from accounts.models import User
+
+    target = (User.objects.filter(pk=to_user_id, is_active=True,
+                                  organization__in=inquiry.seller.subtree())
+              .filter(groups__name__in=[Role.CCO, Role.SUBSIDIARY_MANAGER]).first())
+    if target is None:
+        raise DomainError(_("Choose a CCO or manager of %(seller)s.")
+                          % {"seller": inquiry.seller.name}, field="owner")
+    if target.pk == inquiry.owner_id:
+        return inquiry
+    inquiry.owner = target
+    inquiry.assigned_at = timezone.now()
+    if inquiry.response_due_at is None and inquiry.first_response_at is None:
+        inquiry.remind_at, inquiry.response_due_at = _deadlines(inquiry, start=timezone.now())
+    inquiry.save(update_fields=["owner", "assigned_at", "remind_at", "response_due_at"])
+    body = _("Reassigned to %(name)s by %(actor)s.") % {
+        "name": target.get_full_name(), "actor": actor.get_full_name()}
+    if note:
+        body = f"{body} {note.strip()[:500]}"
+    InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ASSIGNED, actor=actor, body=body)
+    if inquiry.status == Inquiry.Status.NEW:
+        inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=actor, public=False)
+    _notify(target, "inquiry_assigned", inquiry,
+            dedup=f"inquiry:{inquiry.pk}:assigned:{target.pk}:{inquiry.assigned_at.timestamp()}")
+    return inquiry
+
+
+# --- Messages -----------------------------------------------------------------------------------
+
+
+def _check_attachment(attachment) -> None:
+    if attachment is None:
+        return
+    if attachment.size > ATTACHMENT_MAX_BYTES:
+        raise DomainError(_("The file is larger than 10 MB."), field="attachment")
+    from orders.services import licence_document_kind
+
+    if licence_document_kind(attachment) is None:
+        raise DomainError(_("Attach a PDF, PNG or JPEG file."), field="attachment")
+
+
+def _mark_answered(inquiry: Inquiry, actor) -> None:
+    """The first message or quote of the seller's staff answers the inquiry in time or not;
+    either way its deadline stops."""
+    if inquiry.first_response_at is None and actor is not None and actor.organization_id:
+        inquiry.first_response_at = timezone.now()
+        inquiry.save(update_fields=["first_response_at"])
+
+
+@transaction.atomic
+def inquiry_message_post(*, inquiry_id: int, body: str, actor=None, token: str = "",
+                         attachment=None, internal: bool = False) -> InquiryEvent:
+    """A message on the inquiry: staff → buyer (or an internal note), buyer or guest (by
+    the private link) → seller."""
+    if actor is not None and actor.is_authenticated:
+        inquiry = _locked(inquiry_id, actor)
+        is_staff = bool(actor.organization_id)
+    else:
+        actor = None
+        inquiry = Inquiry.objects.select_for_update().filter(pk=inquiry_id,
+                                                             access_token=token or "-").first()
+        if inquiry is None:
+            raise Inquiry.DoesNotExist
+        is_staff = False
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(_("Write a message."), field="body")
+    if len(body) > MAX_MESSAGE_LENGTH:
+        raise DomainError(_("The message is longer than 5,000 characters."), field="body")
+    if internal and not is_staff:
+        raise DomainError(_("Only staff write internal notes."), field="internal")
+    if is_staff and not staff_can_answer(actor):
+        raise ConflictError(_("Only the seller's CCOs and managers can do this."),
+                            code="forbidden")
+    _check_attachment(attachment)
+    kind = Kind.NOTE if internal else (Kind.MESSAGE_OUT if is_staff else Kind.MESSAGE_IN)
+    event = InquiryEvent(inquiry=inquiry, kind=kind, actor=actor, body=body,
+                         is_public=not internal)
+    if attachment is not None:
+        import secrets
+
+        extension = attachment.name.rsplit(".", 1)[-1].lower()[:5] if "." in attachment.name else ""
+        attachment.name = f"attachment-{secrets.token_hex(6)}.{extension or 'bin'}"
+        event.attachment = attachment
+    event.save()
+    if kind == Kind.MESSAGE_OUT:
+        _mark_answered(inquiry, actor)
+        _notify_buyer(inquiry, "inquiry_message", dedup=f"inquiry:{inquiry.pk}:msg:{event.pk}",
+                      extra={"message": body})
+    elif kind == Kind.MESSAGE_IN and inquiry.owner_id:
+        _notify(inquiry.owner, "inquiry_buyer_message", inquiry,
+                dedup=f"inquiry:{inquiry.pk}:msg:{event.pk}", extra={"message": body})
+    return event
+
+
+@transaction.atomic
+def inquiry_claim(*, token: str, user) -> Inquiry:
+    """A guest who registered attaches the inquiry of their private link to their company,
+    so that they can accept its quote."""
+    company_id = user_company_id(user)
+    if company_id is None:
+        raise DomainError(_("Register your company first, then open the link again."),
+                          code="no_company")
+    inquiry = Inquiry.objects.select_for_update().filter(access_token=token or "-").first()
+    if inquiry is None:
+        raise Inquiry.DoesNotExist
+    if inquiry.company_id == company_id:
+        return inquiry
+    if inquiry.company_id is not None:
+        raise Inquiry.DoesNotExist  # another company's: as if it did not exist
+    inquiry.company_id, inquiry.buyer = company_id, user
+    inquiry.save(update_fields=["company", "buyer"])
+    InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.NOTE, actor=user,
+                                body=_("Linked to the buyer's company account."))
+    return inquiry
+
+
+# --- Quotes -------------------------------------------------------------------------------------
+
+
+def _quote_valid_until_limit(product, quantity) -> datetime.date | None:
+    """A quote may not outlive the price list in force for the product (price cycles)."""
+    tiers = price_table(product_id=product.pk, company_id=None, on_date=timezone.localdate())
+    return tiers[0].price_list.valid_until if tiers else None
+
+
+FIELDS_COMPARED = [("unit_price", _("unit price")), ("quantity", _("quantity")),
+                   ("valid_until", _("valid until")), ("lead_time_days", _("lead time")),
+                   ("incoterm", _("Incoterm")), ("payment_terms", _("payment terms")),
+                   ("product_id", _("product"))]
+
+
+@transaction.atomic
+def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
+               valid_until: datetime.date, lead_time_days: int, incoterm: str,
+               payment_terms: str, tax_inclusive: bool = True, note: str = "",
+               expected_version: int | None = None) -> Quote:
+    """Send the first quote or a revision (a new version; the previous one is superseded).
+    `expected_version` is the version the quoting CCO saw: if a colleague quoted meanwhile,
+    this one is refused instead of silently replacing theirs."""
+    inquiry = _locked(inquiry_id, actor, staff=True)
+    if not inquiry.is_open:
+        raise ConflictError(_("This inquiry is closed."), code="closed")
+    latest = inquiry.quotes.aggregate(v=Max("version"))["v"] or 0
+    if expected_version is not None and int(expected_version) != latest:
+        raise ConflictError(
+            _("A colleague sent version %(version)s of this quote meanwhile; read it before "
+              "revising.") % {"version": latest}, code="stale_quote")
+    product = Product.objects.filter(pk=product_id, is_active=True,
+                                     seller__in=inquiry.seller.subtree()).first()
+    if product is None:
+        raise DomainError(_("Choose an active product of %(seller)s.")
+                          % {"seller": inquiry.seller.name}, field="product")
+    quantity = _check_quantity(quantity)
+    unit_price = _decimal(unit_price, field="unit_price",
+                          message=_("Enter the unit price as a number."))
+    if unit_price is None or unit_price <= 0 or unit_price > Decimal("1e11"):
+        raise DomainError(_("The unit price must be a positive amount."), field="unit_price")
+    unit_price = unit_price.quantize(Decimal("0.01"))
+    today = timezone.localdate()
+    if valid_until is None or valid_until < today:
+        raise DomainError(_("The quote must be valid at least until today."),
+                          field="valid_until")
+    limit = _quote_valid_until_limit(product, quantity)
+    if limit is not None and valid_until > limit:
+        raise DomainError(
+            _("The price list in force ends on %(date)s: the quote cannot be valid longer.")
+            % {"date": limit.isoformat()}, field="valid_until")
+    try:
+        lead_time_days = int(lead_time_days)
+    except (TypeError, ValueError):
+        raise DomainError(_("Enter the lead time in days."), field="lead_time_days") from None
+    if not 0 <= lead_time_days <= 365:
+        raise DomainError(_("The lead time is 0 to 365 days."), field="lead_time_days")
+    if incoterm not in Incoterm.values:
+        raise DomainError(_("Choose an Incoterm."), field="incoterm")
+    payment_terms = (payment_terms or "").strip()
+    if not payment_terms:
+        raise DomainError(_("State the payment terms."), field="payment_terms")
+
+    previous = inquiry.quotes.filter(status=Quote.Status.SENT).first()
+    if previous is not None:
+        previous.status = Quote.Status.SUPERSEDED
+        previous.save(update_fields=["status"])
+    quote = Quote.objects.create(
+        inquiry=inquiry, version=latest + 1, product=product, quantity=quantity,
+        unit=product.sales_unit, unit_price=unit_price, tax_inclusive=bool(tax_inclusive),
+        valid_until=valid_until, lead_time_days=lead_time_days, incoterm=incoterm,
+        payment_terms=payment_terms[:200], note=(note or "").strip()[:MAX_MESSAGE_LENGTH],
+        created_by=actor)
+    if previous is not None:
+        changes = [f"{label}: {getattr(previous, name)} → {getattr(quote, name)}"
+                   for name, label in FIELDS_COMPARED
+                   if getattr(previous, name) != getattr(quote, name)]
+        body = _("Version %(version)s. Changed: %(changes)s.") % {
+            "version": quote.version, "changes": "; ".join(changes) or _("nothing")}
+        kind = Kind.QUOTE_REVISED
+    else:
+        body = _("Version 1: %(price)s CNY per %(unit)s for %(quantity)s %(unit)s, valid "
+                 "until %(date)s.") % {"price": unit_price, "unit": quote.unit,
+                                       "quantity": quantity.normalize(),
+                                       "date": valid_until.isoformat()}
+        kind = Kind.QUOTED
+    InquiryEvent.objects.create(inquiry=inquiry, kind=kind, actor=actor, body=body,
+                                is_public=True)
+    _mark_answered(inquiry, actor)
+    inquiry_move(inquiry=inquiry, to=Inquiry.Status.QUOTED, actor=actor)
+    _notify_buyer(inquiry, "quote_sent", dedup=f"quote:{quote.pk}:sent",
+                  extra={"quote": quote})
+    return quote
+
+
+def _quote_locked(quote_id: int, actor) -> Quote:
+    quote = Quote.objects.select_for_update(of=("self",)).select_related(
+        "inquiry", "product").filter(pk=quote_id).first()
+    if quote is None or not inquiries_visible_to(actor).filter(pk=quote.inquiry_id).exists():
+        raise Quote.DoesNotExist
+    return quote
+
+
+@transaction.atomic
+def quote_accept(*, quote_id: int, buyer, fulfilment: str, payment_method: str,
+                 address_id=None, depot_id=None, carrier_id=None, po_number: str = ""):
+    """The buyer accepts the current version: an order at the quoted price. Accepting again
+    returns the same order."""
+    quote = _quote_locked(quote_id, buyer)
+    if buyer.organization_id or user_company_id(buyer) != quote.inquiry.company_id:
+        raise Quote.DoesNotExist  # only the buyer company accepts
+    if quote.status == Quote.Status.ACCEPTED:
+        return quote.order
+    if quote.status != Quote.Status.SENT:
+        raise QuoteNotAcceptable(
+            _("Version %(version)s is %(status)s and cannot be accepted; see the current "
+              "quote.") % {"version": quote.version, "status": quote.get_status_display()})
+    if quote.valid_until < timezone.localdate():
+        raise QuoteNotAcceptable(_("This quote expired on %(date)s; ask for a new one.")
+                                 % {"date": quote.valid_until.isoformat()})
+    inquiry = Inquiry.objects.select_for_update().get(pk=quote.inquiry_id)
+    order = order_place_at_price(
+        user=buyer, product_id=quote.product_id, quantity=quote.quantity,
+        unit_price=quote.unit_price, tax_inclusive=quote.tax_inclusive, fulfilment=fulfilment,
+        payment_method=payment_method, address_id=address_id, depot_id=depot_id,
+        carrier_id=carrier_id, po_number=po_number,
+        placed_note=_("From quote %(number)s v%(version)s.") % {
+            "number": inquiry.number, "version": quote.version})
+    quote.status, quote.decided_at, quote.order = Quote.Status.ACCEPTED, timezone.now(), order
+    quote.save(update_fields=["status", "decided_at", "order"])
+    InquiryEvent.objects.create(
+        inquiry=inquiry, kind=Kind.QUOTE_ACCEPTED, actor=buyer, is_public=True,
+        body=_("Version %(version)s accepted: order %(order)s.") % {
+            "version": quote.version, "order": order.number})
+    inquiry.order = order
+    inquiry.save(update_fields=["order"])
+    inquiry_move(inquiry=inquiry, to=Inquiry.Status.WON, actor=buyer)
+    if inquiry.owner_id:
+        _notify(inquiry.owner, "quote_accepted", inquiry, dedup=f"quote:{quote.pk}:accepted",
+                extra={"quote": quote, "order": order})
+    return order
+
+
+@transaction.atomic
+def quote_decline(*, quote_id: int, buyer=None, token: str = "", reason: str = "") -> Quote:
+    if buyer is not None and buyer.is_authenticated:
+        quote = _quote_locked(quote_id, buyer)
+        if buyer.organization_id:
+            raise Quote.DoesNotExist
+    else:
+        buyer = None
+        quote = Quote.objects.select_for_update(of=("self",)).select_related("inquiry").filter(
+            pk=quote_id, inquiry__access_token=token or "-").first()
+        if quote is None:
+            raise Quote.DoesNotExist
+    if quote.status == Quote.Status.DECLINED:
+        return quote
+    if quote.status != Quote.Status.SENT:
+        raise QuoteNotAcceptable(_("Only the current quote can be declined."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Tell the seller why, so that they can do better."), field="reason")
+    quote.status, quote.decided_at = Quote.Status.DECLINED, timezone.now()
+    quote.decline_reason = reason[:MAX_MESSAGE_LENGTH]
+    quote.save(update_fields=["status", "decided_at", "decline_reason"])
+    inquiry = Inquiry.objects.select_for_update().get(pk=quote.inquiry_id)
+    InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.QUOTE_DECLINED, actor=buyer,
+                                is_public=True, body=quote.decline_reason)
+    inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=buyer)
+    if inquiry.owner_id:
+        _notify(inquiry.owner, "quote_declined", inquiry, dedup=f"quote:{quote.pk}:declined",
+                extra={"quote": quote})
+    return quote
+
+
+def quote_expire(*, quote_id: int) -> bool:
+    """The sweep: a sent quote past its validity expires (once)."""
+    with transaction.atomic():
+        claimed = Quote.objects.filter(pk=quote_id, status=Quote.Status.SENT,
+                                       valid_until__lt=timezone.localdate()).update(
+            status=Quote.Status.EXPIRED, decided_at=timezone.now())
+        if not claimed:
+            return False
+        quote = Quote.objects.select_related("inquiry").get(pk=quote_id)
+        inquiry = Inquiry.objects.select_for_update().get(pk=quote.inquiry_id)
+        InquiryEvent.objects.create(
+            inquiry=inquiry, kind=Kind.QUOTE_EXPIRED, is_public=True,
+            body=_("Version %(version)s expired on %(date)s.") % {
+                "version": quote.version, "date": quote.valid_until.isoformat()})
+        if inquiry.status == Inquiry.Status.QUOTED:
+            inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED)
+        if inquiry.owner_id:
+            _notify(inquiry.owner, "quote_expired", inquiry, dedup=f"quote:{quote.pk}:expired",
+                    extra={"quote": quote})
+    return True
+
+
+# --- Closing ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def inquiry_close_lost(*, inquiry_id: int, actor, reason: str, note: str = "") -> Inquiry:
+    inquiry = _locked(inquiry_id, actor, staff=True)
+    if inquiry.status == Inquiry.Status.LOST:
+        return inquiry
+    if reason not in LostReason.values:
+        raise DomainError(_("Choose why the inquiry is lost."), field="reason")
+    note = (note or "").strip()
+    if reason == LostReason.OTHER and not note:
+        raise DomainError(_("Say what the other reason is."), field="note")
+    Quote.objects.filter(inquiry=inquiry, status=Quote.Status.SENT).update(
+        status=Quote.Status.WITHDRAWN, decided_at=timezone.now())
+    inquiry.lost_reason, inquiry.lost_note = reason, note[:MAX_MESSAGE_LENGTH]
+    inquiry.save(update_fields=["lost_reason", "lost_note"])
+    return inquiry_move(inquiry=inquiry, to=Inquiry.Status.LOST, actor=actor, public=False,
+                        note=f"{LostReason(reason).label}{': ' + note if note else ''}")
+
+
+# --- The deadline sweep -------------------------------------------------------------------------
+
+
+def inquiry_remind(*, inquiry_id: int) -> bool:
+    """At 75 % of the response time the owner is reminded, once."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Inquiry.objects.filter(
+            pk=inquiry_id, remind_at__lte=now, reminded_at__isnull=True,
+            first_response_at__isnull=True, status__in=UNANSWERED_STATUSES,
+            owner__isnull=False,
+        ).update(reminded_at=now)
+        if not claimed:
+            return False
+        inquiry = Inquiry.objects.select_related("owner", "seller").get(pk=inquiry_id)
+        InquiryEvent.objects.create(
+            inquiry=inquiry, kind=Kind.REMINDER,
+            body=_("Answer due at %(due)s.") % {
+                "due": timezone.localtime(inquiry.response_due_at).strftime("%Y-%m-%d %H:%M")})
+        _notify(inquiry.owner, "inquiry_reminder", inquiry,
+                dedup=f"inquiry:{inquiry.pk}:remind:{inquiry.response_due_at.timestamp()}")
+    return True
+
+
+def inquiry_escalate(*, inquiry_id: int) -> bool:
+    """The deadline passed unanswered: record the miss, reassign (first miss) or hand it to
+    the subsidiary manager (second), tell the managers. Exactly once per deadline: the row
+    is locked and the condition read again, so a second sweeper finds nothing to do."""
+    now = timezone.now()
+    with transaction.atomic():
+        inquiry = (Inquiry.objects.select_for_update(of=("self",))
+                   .select_related("seller", "owner")
+                   .filter(pk=inquiry_id, response_due_at__lte=now,
+                           first_response_at__isnull=True, status__in=UNANSWERED_STATUSES)
+                   .first())
+        if inquiry is None:
+            return False
+        missed_by, due = inquiry.owner, inquiry.response_due_at
+        if missed_by is not None:
+            try:
+                with transaction.atomic():
+                    ResponseMiss.objects.create(inquiry=inquiry, owner=missed_by, due_at=due)
+            except IntegrityError:
+                pass  # recorded before (a crash between miss and reassignment)
+        inquiry.escalation_count += 1
+        managers = routing.managers_of(inquiry.seller)
+        if inquiry.escalation_count == 1:
+            exclude = {missed_by.pk} if missed_by else set()
+            decision = inquiry_assign(inquiry=inquiry, exclude_user_ids=exclude,
+                                      keep_seller=True, restart_clock=True)
+            who = decision.owner.get_full_name() if decision.owner else _("nobody yet")
+            body = _("Not answered by %(due)s: reassigned to %(who)s.")
+        else:
+            manager = managers[0] if managers else inquiry.owner
+            inquiry.owner = manager
+            inquiry.remind_at = inquiry.response_due_at = None  # the manager has it now
+            who = manager.get_full_name() if manager else _("nobody yet")
+            body = _("Not answered by %(due)s again: handed to the manager %(who)s.")
+        inquiry.save(update_fields=["escalation_count", "owner", "remind_at",
+                                    "response_due_at"])
+        due_text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+        InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ESCALATED,
+                                    body=body % {"due": due_text, "who": who})
+        for manager in managers:
+            _notify(manager, "inquiry_escalated", inquiry,
+                    dedup=f"inquiry:{inquiry.pk}:escalated:{due.timestamp()}:{manager.pk}",
+                    extra={"missed_by": missed_by, "due": due})
+    return True
+
+
+def inquiry_assign_waiting(*, inquiry_id: int) -> bool:
+    """An inquiry that arrived when nobody was free gets an owner once someone is."""
+    with transaction.atomic():
+        inquiry = (Inquiry.objects.select_for_update(of=("self",)).select_related("seller")
+                   .filter(pk=inquiry_id, owner__isnull=True, status=Inquiry.Status.NEW)
+                   .first())
+        if inquiry is None:
+            return False
+        decision = inquiry_assign(inquiry=inquiry, keep_seller=True, restart_clock=True)
+        return decision.owner is not None
+
+
+def inquiries_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """All timed work that is due. Safe to run as often and in as many workers as wanted."""
+    from . import selectors
+
+    now = now or timezone.now()
+    done = {"reminded": 0, "escalated": 0, "assigned": 0, "expired": 0}
+    for pk in selectors.inquiry_ids_to_remind(now=now):
+        done["reminded"] += inquiry_remind(inquiry_id=pk)
+    for pk in selectors.inquiry_ids_overdue(now=now):
+        done["escalated"] += inquiry_escalate(inquiry_id=pk)
+    for pk in selectors.inquiry_ids_waiting():
+        done["assigned"] += inquiry_assign_waiting(inquiry_id=pk)
+    for pk in selectors.quote_ids_expired(today=timezone.localdate(now)):
+        done["expired"] += quote_expire(quote_id=pk)
+    return done
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+
+def _notify(user, kind: str, inquiry: Inquiry, *, dedup: str, extra=None) -> None:
+    if user is None or not user.email:
+        return
+    outbox_enqueue_many([notify_message(
+        user=user, kind=kind, context={"inquiry": inquiry, **(extra or {})},
+        dedup_key=dedup[:120], template_dir=MAIL_DIR)])
+
+
+def _notify_buyer(inquiry: Inquiry, kind: str, *, dedup: str, extra=None) -> None:
+    """The buyer user, or the guest's contact address (with the private link)."""
+    context = {"inquiry": inquiry, **(extra or {})}
+    if inquiry.buyer_id:
+        message = notify_message(user=inquiry.buyer, kind=kind, context=context,
+                                 dedup_key=dedup[:120], template_dir=MAIL_DIR)
+    elif inquiry.contact_email:
+        message = notify_message(to_email=inquiry.contact_email, kind=kind, context=context,
+                                 dedup_key=dedup[:120], template_dir=MAIL_DIR)
+    else:
+        return
+    outbox_enqueue_many([message])
