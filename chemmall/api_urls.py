@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api")),
     path("", include("catalog.api")),
     path("", include("orders.api")),
+    path("", include("inquiries.api")),
 ]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("orders.urls")),
     path("depot/", include("orders.urls_depot")),
+    path("inquiries/", include("inquiries.urls")),
     path("finance/", include("orders.urls_finance")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("chemmall.api_urls")),

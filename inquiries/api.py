@@ -1,0 +1,3 @@
+"""/api/v1/ routes of the inquiries app: inquiries, messages, quotes."""
+
+urlpatterns: list = []
