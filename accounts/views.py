@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -15,10 +16,19 @@ from . import selectors, services
 from .forms import CompanyRegistrationForm, MemberInviteForm, PasswordResetForm
 
 
+def _safe_next(request) -> str | None:
+    """Where to go after registering (e.g. back to an inquiry's private link), if local."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def register(request):
     if request.user.is_authenticated:
-        return redirect("accounts:company")
+        return redirect(_safe_next(request) or "accounts:company")
     form = CompanyRegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -34,9 +44,10 @@ def register(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your company is registered."))
-            return redirect("accounts:company")
+            return redirect(_safe_next(request) or "accounts:company")
     status = 400 if form.errors else 200
-    return render(request, "accounts/register.html", {"form": form}, status=status)
+    return render(request, "accounts/register.html",
+                  {"form": form, "next": _safe_next(request) or ""}, status=status)
 
 
 @login_required

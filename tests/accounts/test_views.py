@@ -445,3 +445,16 @@ def test_invitation_link_with_bad_token(client, buyer):
     response = client.get(f"/accounts/invitation/{uidb64}/abc-0123456789/", follow=True)
     assert response.status_code == 200
     assert "This invitation has expired" in response.text
+
+
+@pytest.mark.django_db
+def test_registration_returns_to_a_local_next_page_only(client):
+    page = client.get("/accounts/register/?next=/inquiries/track/abc/")
+    assert 'name="next" value="/inquiries/track/abc/"' in page.text
+    response = client.post("/accounts/register/",
+                           registration_data(next="/inquiries/track/abc/"))
+    assert response["Location"] == "/inquiries/track/abc/"
+    client.logout()
+    response = client.post("/accounts/register/", registration_data(
+        next="https://evil.example/", email="other@example.com", uscc=valid_uscc(31338)))
+    assert response["Location"] == "/accounts/company/"
