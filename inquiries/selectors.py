@@ -93,9 +93,10 @@ def canned_replies_for(user) -> QuerySet[CannedReply]:
 
 
 def inquiry_ids_to_remind(*, now: datetime.datetime, limit: int = 1000) -> list[int]:
+    """Reminders due; not for a deadline already passed (the escalation handles those)."""
     return list(Inquiry.objects.filter(
         remind_at__lte=now, reminded_at__isnull=True, first_response_at__isnull=True,
-        status__in=UNANSWERED_STATUSES, owner__isnull=False,
+        status__in=UNANSWERED_STATUSES, owner__isnull=False, response_due_at__gt=now,
     ).order_by("remind_at").values_list("pk", flat=True)[:limit])
 
 
@@ -106,10 +107,11 @@ def inquiry_ids_overdue(*, now: datetime.datetime, limit: int = 1000) -> list[in
     ).order_by("response_due_at").values_list("pk", flat=True)[:limit])
 
 
-def inquiry_ids_waiting(*, limit: int = 200) -> list[int]:
-    """Open inquiries nobody owns yet (nobody was free when they arrived)."""
-    return list(Inquiry.objects.filter(owner__isnull=True, status=Inquiry.Status.NEW)
-                .order_by("received_at").values_list("pk", flat=True)[:limit])
+def inquiries_waiting(*, limit: int = 200) -> list[tuple[int, int]]:
+    """(id, seller id) of unanswered inquiries nobody owns (nobody was free when they
+    arrived or were escalated), the oldest first."""
+    return list(Inquiry.objects.filter(owner__isnull=True, status__in=UNANSWERED_STATUSES)
+                .order_by("received_at").values_list("pk", "seller_id")[:limit])
 
 
 def quote_ids_expired(*, today: datetime.date, limit: int = 1000) -> list[int]:

@@ -6,16 +6,19 @@ Every status move goes through `inquiry_move`, which writes the timeline event.
 
 import datetime
 import logging
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Region, Role
-from accounts.selectors import user_company_id, working_deadline
+from accounts.calendar import add_working_time
+from accounts.models import Company, Region, Role
+from accounts.selectors import calendar_rules, user_company_id
+from accounts.services import company_mark_served
 from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
 from catalog.pricing import MAX_QUANTITY, price_table
 from chemmall.errors import ConflictError, DomainError
@@ -43,8 +46,10 @@ class QuoteNotAcceptable(ConflictError):
 
 
 def inquiry_move(*, inquiry: Inquiry, to: str, actor=None, note: str = "",
-                 public: bool = True) -> Inquiry:
-    """Move a locked inquiry to `to` if MOVES allows it; one event per real move."""
+                 public: bool = True, events: list | None = None) -> Inquiry:
+    """Move a locked inquiry to `to` if MOVES allows it; one event per real move.
+    `events`: append the event there and leave saving to the caller, who writes the
+    inquiry's fields and the events of the same step together (the intake)."""
     to = Inquiry.Status(to)
     if inquiry.status == to and not inquiry.can_move(to):
         return inquiry
@@ -54,12 +59,17 @@ def inquiry_move(*, inquiry: Inquiry, to: str, actor=None, note: str = "",
             % {"number": inquiry.number, "from": inquiry.get_status_display(),
                "to": to.label}, code="bad_move")
     if inquiry.status != to:
-        InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.STATUS, actor=actor, body=note,
-                                    from_status=inquiry.status, to_status=to, is_public=public)
+        event = InquiryEvent(inquiry=inquiry, kind=Kind.STATUS, actor=actor, body=note,
+                             from_status=inquiry.status, to_status=to, is_public=public)
+        if events is None:
+            event.save()
+        else:
+            events.append(event)
     inquiry.status = to
     if to in (Inquiry.Status.WON, Inquiry.Status.LOST):
         inquiry.closed_at = timezone.now()
-    inquiry.save(update_fields=["status", "closed_at"])
+    if events is None:
+        inquiry.save(update_fields=["status", "closed_at"])
     return inquiry
 
 
@@ -136,7 +146,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
     requested_cas = (requested_cas or "").strip()
     if product_id not in (None, ""):
         try:
-            product = Product.objects.select_related("seller", "chemical").get(
+            product = Product.objects.select_related("seller__calendar", "chemical").get(
                 pk=int(product_id), is_active=True, seller__is_active=True)
         except (Product.DoesNotExist, TypeError, ValueError):
             raise DomainError(_("This product is not available."), field="product_id") from None
@@ -181,10 +191,8 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
 
     company = None
     if buyer is not None and logged_by is None:
-        company_id = user_company_id(buyer)
-    if company_id is not None:
-        from accounts.models import Company
-
+        company = Company.objects.filter(memberships__user=buyer).first()
+    elif company_id is not None:
         company = Company.objects.filter(pk=company_id).first()
     if buyer is None:
         contact_name = (contact_name or "").strip()[:100]
@@ -202,7 +210,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
     is_unlisted = product is None and not Product.objects.filter(
         is_active=True, chemical__cas=requested_cas or "-").exists()
     inquiry = Inquiry.objects.create(
-        number=f"tmp-{timezone.now().timestamp()}", channel=channel, product=product,
+        number=f"tmp-{uuid.uuid4().hex[:20]}", channel=channel, product=product,
         chemical=chemical, requested_name=requested_name, requested_cas=requested_cas,
         is_unlisted=is_unlisted, quantity=quantity, unit=unit, target_price=target_price,
         delivery_region=region, needed_by=needed_by, message=message, company=company,
@@ -216,11 +224,11 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
         seller=product.seller if product is not None else routing.hq_pool(),
     )
     inquiry.number = f"RFQ{timezone.localdate(inquiry.received_at):%Y%m%d}{inquiry.pk:06d}"
-    inquiry.save(update_fields=["number"])
-    InquiryEvent.objects.create(
-        inquiry=inquiry, kind=Kind.RECEIVED, actor=logged_by or buyer, is_public=True,
-        body=message, to_status=Inquiry.Status.NEW)
-    inquiry_assign(inquiry=inquiry)
+    received = InquiryEvent(inquiry=inquiry, kind=Kind.RECEIVED, actor=logged_by or buyer,
+                            is_public=True, body=message, to_status=Inquiry.Status.NEW)
+    if inquiry_assign(inquiry=inquiry, also_save=["number"], also_events=[received]).done:
+        inquiry.save(update_fields=["number"])
+        received.save()
     if buyer is None and contact_email and logged_by is None:
         outbox_enqueue_many([notify_message(
             to_email=contact_email, kind="inquiry_received_guest", context={"inquiry": inquiry},
@@ -232,41 +240,79 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
 
 
 def _deadlines(inquiry: Inquiry, *, start: datetime.datetime) -> tuple:
+    """(reminder, deadline): the seller's service level in working hours from `start` on
+    its calendar, and 75 % of it."""
     org = inquiry.seller
-    hours = org.service_level_hours
-    due = working_deadline(organization=org, start=start, hours=hours)
-    remind = working_deadline(organization=org, start=start, hours=hours * REMIND_AT_SHARE)
-    return remind, due
+    rules = calendar_rules(org.calendar)
+    hours = datetime.timedelta(hours=org.service_level_hours)
+    return (add_working_time(rules, start=start, duration=hours * REMIND_AT_SHARE),
+            add_working_time(rules, start=start, duration=hours))
 
 
 def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool = False,
-                   actor=None, restart_clock: bool = False) -> routing.Decision:
-    """Route a (locked or new) inquiry and store the decision, its reason and deadline."""
+                   actor=None, restart_clock: bool = False, only_with_owner: bool = False,
+                   now: datetime.datetime | None = None, also_save=(),
+                   also_events=()) -> routing.Decision:
+    """Route a (locked or new) inquiry and store the decision, its reason and deadline
+    (`only_with_owner`: store nothing when nobody can take it). `also_save`, `also_events`:
+    fields the caller changed and its unsaved events, written with the decision's (the
+    intake); when a routing step takes the inquiry over (`done`), the caller writes them.
+
+    Routing locks the seller's CCO profiles until the transaction ends, and every intake of
+    that seller queues there: what can be done before it (the deadline and the customer
+    link, when the seller is settled already) is, and the writes after it are few."""
+    now = now or timezone.now()
+    clock_starts = None
+    if restart_clock or inquiry.response_due_at is None:
+        clock_starts = now if restart_clock else inquiry.received_at
+    settled = keep_seller or inquiry.product_id  # the seller cannot change in routing
+    seller_id, deadlines, served = inquiry.seller_id, None, None
+    if settled and clock_starts is not None:
+        deadlines = _deadlines(inquiry, start=clock_starts)
+    if settled and inquiry.company_id and not keep_seller:
+        served = _mark_served(inquiry)
     decision = routing.route(inquiry, exclude_user_ids=exclude_user_ids, keep_seller=keep_seller)
     if decision.done:  # a step (dealers) took it over entirely and stored what it needs
         return decision
+    if decision.owner is None and only_with_owner:
+        return decision
     inquiry.seller = decision.seller
+    if inquiry.company_id and not keep_seller and inquiry.seller_id != served:
+        _mark_served(inquiry)
     inquiry.owner = decision.owner
     inquiry.routing_reason = " ".join(decision.reasons)
-    now = timezone.now()
+    fields = ["seller", "owner", "routing_reason", "assigned_at", "remind_at",
+              "response_due_at", "reminded_at", *also_save]
+    events = [*also_events, InquiryEvent(inquiry=inquiry, kind=Kind.ROUTED, actor=actor,
+                                         body=inquiry.routing_reason)]
     if decision.owner is not None:
         inquiry.assigned_at = now
-        if inquiry.response_due_at is None or restart_clock:
-            start = inquiry.received_at if not restart_clock else now
-            inquiry.remind_at, inquiry.response_due_at = _deadlines(inquiry, start=start)
+        if clock_starts is not None:
+            if deadlines is None or inquiry.seller_id != seller_id:
+                deadlines = _deadlines(inquiry, start=clock_starts)
+            inquiry.remind_at, inquiry.response_due_at = deadlines
             inquiry.reminded_at = None
-    inquiry.save(update_fields=["seller", "owner", "routing_reason", "assigned_at",
-                                "remind_at", "response_due_at", "reminded_at"])
-    InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ROUTED, actor=actor,
-                                body=inquiry.routing_reason)
-    if decision.owner is not None:
-        InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ASSIGNED, actor=actor,
-                                    body=decision.owner.get_full_name())
+        events.append(InquiryEvent(inquiry=inquiry, kind=Kind.ASSIGNED, actor=actor,
+                                   body=decision.owner.get_full_name()))
         if inquiry.status == Inquiry.Status.NEW:
-            inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=actor, public=False)
+            inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=actor, public=False,
+                         events=events)
+            fields += ["status", "closed_at"]
+    inquiry.save(update_fields=fields)
+    InquiryEvent.objects.bulk_create(events)
+    if decision.owner is not None:
         _notify(decision.owner, "inquiry_assigned", inquiry,
                 dedup=f"inquiry:{inquiry.pk}:assigned:{decision.owner.pk}:{now.timestamp()}")
     return decision
+
+
+def _mark_served(inquiry: Inquiry) -> int:
+    """The seller's staff may now see the customer (customer 360). One look-up when it is
+    served already, as most are (the orders' checkout does the same)."""
+    link = {"company_id": inquiry.company_id, "organization_id": inquiry.seller_id}
+    if not Company.served_by.through.objects.filter(**link).exists():
+        company_mark_served(**link)
+    return inquiry.seller_id
 
 
 @transaction.atomic
@@ -407,6 +453,16 @@ FIELDS_COMPARED = [("unit_price", _("unit price")), ("quantity", _("quantity")),
                    ("product_id", _("product"))]
 
 
+def _shown(quote: Quote, name: str) -> str:
+    """A compared field as the buyer reads it: 500 kg, not 500.000 (stored) or 5E+2."""
+    value = getattr(quote, name)
+    if name == "quantity":
+        return format(Decimal(value).normalize(), "f")
+    if name == "product_id":
+        return quote.product.display_name
+    return str(value)
+
+
 @transaction.atomic
 def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
                valid_until: datetime.date, lead_time_days: int, incoterm: str,
@@ -455,6 +511,12 @@ def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
     if not payment_terms:
         raise DomainError(_("State the payment terms."), field="payment_terms")
 
+    if inquiry.status == Inquiry.Status.NEW:  # nobody was free: whoever quotes takes it
+        inquiry.owner, inquiry.assigned_at = actor, timezone.now()
+        inquiry.save(update_fields=["owner", "assigned_at"])
+        InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ASSIGNED, actor=actor,
+                                    body=actor.get_full_name())
+        inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=actor, public=False)
     previous = inquiry.quotes.filter(status=Quote.Status.SENT).first()
     if previous is not None:
         previous.status = Quote.Status.SUPERSEDED
@@ -466,7 +528,7 @@ def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
         payment_terms=payment_terms[:200], note=(note or "").strip()[:MAX_MESSAGE_LENGTH],
         created_by=actor)
     if previous is not None:
-        changes = [f"{label}: {getattr(previous, name)} → {getattr(quote, name)}"
+        changes = [f"{label}: {_shown(previous, name)} → {_shown(quote, name)}"
                    for name, label in FIELDS_COMPARED
                    if getattr(previous, name) != getattr(quote, name)]
         body = _("Version %(version)s. Changed: %(changes)s.") % {
@@ -475,7 +537,7 @@ def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
     else:
         body = _("Version 1: %(price)s CNY per %(unit)s for %(quantity)s %(unit)s, valid "
                  "until %(date)s.") % {"price": unit_price, "unit": quote.unit,
-                                       "quantity": quantity.normalize(),
+                                       "quantity": format(quantity.normalize(), "f"),
                                        "date": valid_until.isoformat()}
         kind = Kind.QUOTED
     InquiryEvent.objects.create(inquiry=inquiry, kind=kind, actor=actor, body=body,
@@ -487,11 +549,25 @@ def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
     return quote
 
 
-def _quote_locked(quote_id: int, actor) -> Quote:
-    quote = Quote.objects.select_for_update(of=("self",)).select_related(
-        "inquiry", "product").filter(pk=quote_id).first()
-    if quote is None or not inquiries_visible_to(actor).filter(pk=quote.inquiry_id).exists():
+def _quote_locked(quote_id: int, actor=None, *, token: str = "") -> Quote:
+    """The quote and its inquiry (`quote.inquiry`), both locked — the inquiry first, as
+    every writer of an inquiry's quotes locks them (quote_send, close as lost, the expiry),
+    so that a buyer accepting while the CCO revises never deadlocks. DoesNotExist for whoever
+    may not see it: `actor` by the visibility rules, a guest by the private link's token."""
+    inquiry_id = Quote.objects.filter(pk=quote_id).values_list("inquiry_id", flat=True).first()
+    if inquiry_id is None:
         raise Quote.DoesNotExist
+    inquiries = Inquiry.objects.filter(pk=inquiry_id)
+    if actor is not None:
+        if not inquiries_visible_to(actor).filter(pk=inquiry_id).exists():
+            raise Quote.DoesNotExist
+    else:
+        inquiries = inquiries.filter(access_token=token or "-")
+    inquiry = inquiries.select_for_update().first()
+    if inquiry is None:
+        raise Quote.DoesNotExist
+    quote = Quote.objects.select_for_update().select_related("product").get(pk=quote_id)
+    quote.inquiry = inquiry
     return quote
 
 
@@ -512,7 +588,7 @@ def quote_accept(*, quote_id: int, buyer, fulfilment: str, payment_method: str,
     if quote.valid_until < timezone.localdate():
         raise QuoteNotAcceptable(_("This quote expired on %(date)s; ask for a new one.")
                                  % {"date": quote.valid_until.isoformat()})
-    inquiry = Inquiry.objects.select_for_update().get(pk=quote.inquiry_id)
+    inquiry = quote.inquiry
     order = order_place_at_price(
         user=buyer, product_id=quote.product_id, quantity=quote.quantity,
         unit_price=quote.unit_price, tax_inclusive=quote.tax_inclusive, fulfilment=fulfilment,
@@ -543,10 +619,7 @@ def quote_decline(*, quote_id: int, buyer=None, token: str = "", reason: str = "
             raise Quote.DoesNotExist
     else:
         buyer = None
-        quote = Quote.objects.select_for_update(of=("self",)).select_related("inquiry").filter(
-            pk=quote_id, inquiry__access_token=token or "-").first()
-        if quote is None:
-            raise Quote.DoesNotExist
+        quote = _quote_locked(quote_id, token=token)
     if quote.status == Quote.Status.DECLINED:
         return quote
     if quote.status != Quote.Status.SENT:
@@ -557,7 +630,7 @@ def quote_decline(*, quote_id: int, buyer=None, token: str = "", reason: str = "
     quote.status, quote.decided_at = Quote.Status.DECLINED, timezone.now()
     quote.decline_reason = reason[:MAX_MESSAGE_LENGTH]
     quote.save(update_fields=["status", "decided_at", "decline_reason"])
-    inquiry = Inquiry.objects.select_for_update().get(pk=quote.inquiry_id)
+    inquiry = quote.inquiry
     InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.QUOTE_DECLINED, actor=buyer,
                                 is_public=True, body=quote.decline_reason)
     inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=buyer)
@@ -567,16 +640,22 @@ def quote_decline(*, quote_id: int, buyer=None, token: str = "", reason: str = "
     return quote
 
 
-def quote_expire(*, quote_id: int) -> bool:
-    """The sweep: a sent quote past its validity expires (once)."""
+def quote_expire(*, quote_id: int, now: datetime.datetime | None = None) -> bool:
+    """The sweep: a sent quote past its validity expires (once). The inquiry is locked
+    before the quote is claimed, in the order quote_send locks them."""
+    now = now or timezone.now()
+    due = {"pk": quote_id, "status": Quote.Status.SENT,
+           "valid_until__lt": timezone.localdate(now)}
     with transaction.atomic():
-        claimed = Quote.objects.filter(pk=quote_id, status=Quote.Status.SENT,
-                                       valid_until__lt=timezone.localdate()).update(
-            status=Quote.Status.EXPIRED, decided_at=timezone.now())
-        if not claimed:
+        inquiry_id = Quote.objects.filter(**due).values_list("inquiry_id", flat=True).first()
+        if inquiry_id is None:
             return False
-        quote = Quote.objects.select_related("inquiry").get(pk=quote_id)
-        inquiry = Inquiry.objects.select_for_update().get(pk=quote.inquiry_id)
+        inquiry = Inquiry.objects.select_for_update().get(pk=inquiry_id)
+        claimed = Quote.objects.filter(**due).update(status=Quote.Status.EXPIRED,
+                                                     decided_at=now)
+        if not claimed:
+            return False  # accepted, revised or expired by another worker meanwhile
+        quote = Quote.objects.get(pk=quote_id)
         InquiryEvent.objects.create(
             inquiry=inquiry, kind=Kind.QUOTE_EXPIRED, is_public=True,
             body=_("Version %(version)s expired on %(date)s.") % {
@@ -613,18 +692,20 @@ def inquiry_close_lost(*, inquiry_id: int, actor, reason: str, note: str = "") -
 # --- The deadline sweep -------------------------------------------------------------------------
 
 
-def inquiry_remind(*, inquiry_id: int) -> bool:
-    """At 75 % of the response time the owner is reminded, once."""
-    now = timezone.now()
+def inquiry_remind(*, inquiry_id: int, now: datetime.datetime | None = None) -> bool:
+    """At 75 % of the response time the owner is reminded, once. Not when the deadline has
+    passed already (a worker was stopped): the escalation tells the owner instead."""
+    now = now or timezone.now()
     with transaction.atomic():
         claimed = Inquiry.objects.filter(
             pk=inquiry_id, remind_at__lte=now, reminded_at__isnull=True,
             first_response_at__isnull=True, status__in=UNANSWERED_STATUSES,
-            owner__isnull=False,
+            owner__isnull=False, response_due_at__gt=now,
         ).update(reminded_at=now)
         if not claimed:
             return False
-        inquiry = Inquiry.objects.select_related("owner", "seller").get(pk=inquiry_id)
+        inquiry = Inquiry.objects.select_related("owner", "seller", "product__chemical").get(
+            pk=inquiry_id)
         InquiryEvent.objects.create(
             inquiry=inquiry, kind=Kind.REMINDER,
             body=_("Answer due at %(due)s.") % {
@@ -634,61 +715,83 @@ def inquiry_remind(*, inquiry_id: int) -> bool:
     return True
 
 
-def inquiry_escalate(*, inquiry_id: int) -> bool:
+def inquiry_escalate(*, inquiry_id: int, now: datetime.datetime | None = None) -> bool:
     """The deadline passed unanswered: record the miss, reassign (first miss) or hand it to
     the subsidiary manager (second), tell the managers. Exactly once per deadline: the row
     is locked and the condition read again, so a second sweeper finds nothing to do."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         inquiry = (Inquiry.objects.select_for_update(of=("self",))
-                   .select_related("seller", "owner")
+                   .select_related("seller__calendar", "owner", "product__chemical")
                    .filter(pk=inquiry_id, response_due_at__lte=now,
                            first_response_at__isnull=True, status__in=UNANSWERED_STATUSES)
                    .first())
         if inquiry is None:
             return False
         missed_by, due = inquiry.owner, inquiry.response_due_at
-        if missed_by is not None:
-            try:
-                with transaction.atomic():
-                    ResponseMiss.objects.create(inquiry=inquiry, owner=missed_by, due_at=due)
-            except IntegrityError:
-                pass  # recorded before (a crash between miss and reassignment)
+        if missed_by is not None:  # once per deadline: a second one is not written
+            ResponseMiss.objects.bulk_create(
+                [ResponseMiss(inquiry=inquiry, owner=missed_by, due_at=due)],
+                ignore_conflicts=True)
         inquiry.escalation_count += 1
         managers = routing.managers_of(inquiry.seller)
+        stored = False  # the assignment saved the inquiry, escalation count included
         if inquiry.escalation_count == 1:
             exclude = {missed_by.pk} if missed_by else set()
+            again = {"keep_seller": True, "restart_clock": True, "now": now,
+                     "also_save": ["escalation_count"]}
             decision = inquiry_assign(inquiry=inquiry, exclude_user_ids=exclude,
-                                      keep_seller=True, restart_clock=True)
-            who = decision.owner.get_full_name() if decision.owner else _("nobody yet")
-            body = _("Not answered by %(due)s: reassigned to %(who)s.")
+                                      only_with_owner=bool(exclude), **again)
+            if decision.owner is None and exclude:
+                # Nobody else and no manager: the routing may give it back to the owner.
+                decision = inquiry_assign(inquiry=inquiry, **again)
+            stored = decision.owner is not None and not decision.done
+            if decision.owner is None:
+                # Nobody at all is free: no deadline (the next sweep would escalate it again
+                # at once); it waits until the sweep finds someone.
+                inquiry.remind_at = inquiry.response_due_at = None
+                body = _("Not answered by %(due)s and nobody is free: it waits for the next "
+                         "CCO who is.")
+            elif decision.owner == missed_by:
+                body = _("Not answered by %(due)s; nobody else is free: %(who)s keeps it "
+                         "with a new deadline.")
+            else:
+                body = _("Not answered by %(due)s: reassigned to %(who)s.")
+            who = decision.owner.get_full_name() if decision.owner else ""
         else:
             manager = managers[0] if managers else inquiry.owner
             inquiry.owner = manager
             inquiry.remind_at = inquiry.response_due_at = None  # the manager has it now
             who = manager.get_full_name() if manager else _("nobody yet")
             body = _("Not answered by %(due)s again: handed to the manager %(who)s.")
-        inquiry.save(update_fields=["escalation_count", "owner", "remind_at",
-                                    "response_due_at"])
+        if not stored:
+            inquiry.save(update_fields=["escalation_count", "owner", "remind_at",
+                                        "response_due_at"])
         due_text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
         InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ESCALATED,
                                     body=body % {"due": due_text, "who": who})
-        for manager in managers:
-            _notify(manager, "inquiry_escalated", inquiry,
-                    dedup=f"inquiry:{inquiry.pk}:escalated:{due.timestamp()}:{manager.pk}",
-                    extra={"missed_by": missed_by, "due": due})
+        outbox_enqueue_many([  # every manager's mail in one INSERT
+            notify_message(user=manager, kind="inquiry_escalated",
+                           context={"inquiry": inquiry, "missed_by": missed_by, "due": due},
+                           dedup_key=f"inquiry:{inquiry.pk}:escalated:{due.timestamp()}:"
+                                     f"{manager.pk}"[:120], template_dir=MAIL_DIR)
+            for manager in managers if manager.email])
     return True
 
 
-def inquiry_assign_waiting(*, inquiry_id: int) -> bool:
-    """An inquiry that arrived when nobody was free gets an owner once someone is."""
+def inquiry_assign_waiting(*, inquiry_id: int, now: datetime.datetime | None = None) -> bool:
+    """An inquiry that arrived (or was escalated) when nobody was free gets an owner once
+    someone is, with a fresh deadline. While nobody is, nothing is written: the sweep asks
+    every minute, and the timeline must not grow a line each time."""
     with transaction.atomic():
-        inquiry = (Inquiry.objects.select_for_update(of=("self",)).select_related("seller")
-                   .filter(pk=inquiry_id, owner__isnull=True, status=Inquiry.Status.NEW)
+        inquiry = (Inquiry.objects.select_for_update(of=("self",))
+                   .select_related("seller__calendar")
+                   .filter(pk=inquiry_id, owner__isnull=True, status__in=UNANSWERED_STATUSES)
                    .first())
         if inquiry is None:
             return False
-        decision = inquiry_assign(inquiry=inquiry, keep_seller=True, restart_clock=True)
+        decision = inquiry_assign(inquiry=inquiry, keep_seller=True, restart_clock=True,
+                                  only_with_owner=True, now=now)
         return decision.owner is not None
 
 
@@ -699,13 +802,19 @@ def inquiries_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     done = {"reminded": 0, "escalated": 0, "assigned": 0, "expired": 0}
     for pk in selectors.inquiry_ids_to_remind(now=now):
-        done["reminded"] += inquiry_remind(inquiry_id=pk)
+        done["reminded"] += inquiry_remind(inquiry_id=pk, now=now)
     for pk in selectors.inquiry_ids_overdue(now=now):
-        done["escalated"] += inquiry_escalate(inquiry_id=pk)
-    for pk in selectors.inquiry_ids_waiting():
-        done["assigned"] += inquiry_assign_waiting(inquiry_id=pk)
+        done["escalated"] += inquiry_escalate(inquiry_id=pk, now=now)
+    nobody_free: set[int] = set()  # sellers whose waiting inquiry stayed waiting this run
+    for pk, seller_id in selectors.inquiries_waiting():
+        if seller_id in nobody_free:
+            continue
+        if inquiry_assign_waiting(inquiry_id=pk, now=now):
+            done["assigned"] += 1
+        else:
+            nobody_free.add(seller_id)
     for pk in selectors.quote_ids_expired(today=timezone.localdate(now)):
-        done["expired"] += quote_expire(quote_id=pk)
+        done["expired"] += quote_expire(quote_id=pk, now=now)
     return done
 
 
