@@ -90,7 +90,8 @@ class TokenObtainView(APIView):
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, email=data.validated_data["email"],
+        # Django's request, not DRF's wrapper: the login throttle (django-axes) flags it.
+        user = authenticate(request._request, email=data.validated_data["email"],
                             password=data.validated_data["password"])
         if user is None or not user.is_active:
             raise serializers.ValidationError(

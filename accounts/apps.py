@@ -18,3 +18,11 @@ class AccountsConfig(AppConfig):
         # No sender: it must run after the last app's migrations, when every app's
         # permissions exist (it is idempotent, so running after each app is harmless).
         post_migrate.connect(_sync_roles, dispatch_uid="accounts.roles_sync")
+        # Audit log: who changed a customer's credit terms or a subsidiary's service level.
+        from auditlog.registry import auditlog
+
+        auditlog.register(self.get_model("Company"),
+                          include_fields=["credit_limit", "payment_terms_days", "is_active"])
+        auditlog.register(self.get_model("Organization"),
+                          include_fields=["service_level_hours", "dealer_window_hours",
+                                          "is_active"])

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from stdnum import casrn
 
 from accounts.models import BilingualNameMixin, Company, Depot, Organization
+from chemmall.uploads import validate_document
 
 
 def validate_cas(value: str) -> None:
@@ -211,7 +212,9 @@ class Product(models.Model):
     quantity_step = models.DecimalField(_("quantity step"), max_digits=14, decimal_places=3,
                                         default=Decimal("1"))
     lead_time_days = models.PositiveSmallIntegerField(_("lead time (days)"), default=3)
-    sds = models.FileField(_("safety data sheet"), upload_to=sds_upload_to, blank=True)
+    sds = models.FileField(_("safety data sheet"), upload_to=sds_upload_to, blank=True,
+                           validators=[validate_document],
+                           help_text=_("PDF, PNG or JPEG, at most 10 MB."))
     description = models.TextField(_("description"), blank=True)
     is_service = models.BooleanField(_("testing service"), default=False)
     is_active = models.BooleanField(_("active"), default=True)

@@ -5,11 +5,13 @@ file-system broker under var/, so `make run` needs no services. Production and
 docker-compose set both. Small overrides live in settings_test / settings_production.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,6 +43,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
+    "auditlog",
     "accounts",
     "catalog",
     "orders",
@@ -50,7 +55,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chemmall.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -59,6 +66,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chemmall.urls"
@@ -109,7 +119,43 @@ AUTH_PASSWORD_VALIDATORS = [
      "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.StaffPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.ThrottledBackend",  # django-axes: lockout after repeated failures
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): five failures for one e-mail address from one IP address
+# lock that pair for 15 minutes; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "accounts.backends.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.backends.login_username"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)  # proxies in front of us
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Content Security Policy (django-csp): scripts only from us (inline ones carry the
+# request's nonce), no framing, no plugins. Inline style attributes stay allowed: they
+# cannot run code, and the admin uses them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Audit log (django-auditlog): who changed prices, credit limits and licences, and how.
+AUDITLOG_INCLUDE_ALL_MODELS = False
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # invitations use the same tokens: 3 days
 
 # --- I18n / time ------------------------------------------------------------------------------
@@ -227,10 +273,29 @@ VAT_RATE = Decimal(env.str("VAT_RATE", default="0.13"))
 # A pickup code is good for this many days from the day the goods are ready; finance extends.
 PICKUP_CODE_VALID_DAYS = env.int("PICKUP_CODE_VALID_DAYS", default=14)
 
+# Logs: one JSON object per line in production (LOG_FORMAT=json), readable text in
+# development; every record carries the request id (or the task and its id in a worker).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "chemmall.observability.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(task)s] "
+                           "%(message)s"},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s "
+                           "%(task)s %(task_id)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level",
+                                   "name": "logger"}},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {  # one line per request is for production; development has runserver's
+        "chemmall.request": {"level": env.str("REQUEST_LOG_LEVEL", default="INFO")},
+        "axes": {"level": "WARNING"},  # a line per login otherwise
+    },
 }
+# Celery workers keep this logging (and its request/task ids) instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

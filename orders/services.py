@@ -23,6 +23,7 @@ from catalog import pricing
 from catalog.models import LicenceKind, Product, Stock
 from chemmall.errors import ConflictError, DomainError
 from chemmall.money import money_round, vat_part, vat_rate
+from chemmall.uploads import DOCUMENT_MAX_BYTES, document_kind, document_rename
 
 from .models import (
     Address,
@@ -874,18 +875,12 @@ def address_archive(*, user, address_id: int) -> None:
 
 # --- Licences ---------------------------------------------------------------------------------
 
-LICENCE_MAX_BYTES = 10 * 1024 * 1024
-# Sniffed from the first bytes, not trusted from the name or the browser's content type.
-LICENCE_SIGNATURES = {b"%PDF-": "pdf", b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+LICENCE_MAX_BYTES = DOCUMENT_MAX_BYTES
 
 
 def licence_document_kind(document) -> str | None:
-    head = document.read(8)
-    document.seek(0)
-    for signature, kind in LICENCE_SIGNATURES.items():
-        if head.startswith(signature):
-            return kind
-    return None
+    """Sniffed from the content, not trusted from the name or the browser's content type."""
+    return document_kind(document)
 
 
 @transaction.atomic
@@ -905,10 +900,9 @@ def licence_submit(*, user, kind: str, number: str, valid_until: datetime.date,
         raise DomainError(_("Attach the licence as a PDF, PNG or JPEG file."), field="document")
     if document.size > LICENCE_MAX_BYTES:
         raise DomainError(_("The file is larger than 10 MB."), field="document")
-    file_kind = licence_document_kind(document)
-    if file_kind is None:
+    if licence_document_kind(document) is None:
         raise DomainError(_("Attach the licence as a PDF, PNG or JPEG file."), field="document")
-    document.name = f"licence-{secrets.token_hex(8)}.{file_kind}"  # never the uploader's name
+    document_rename(document, prefix="licence")  # never the uploader's name
     return CompanyLicence.objects.create(company_id=company_id, kind=kind, number=number[:64],
                                          valid_until=valid_until, document=document)
 

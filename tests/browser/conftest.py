@@ -112,8 +112,14 @@ def page(browser, browser_locale, live_server, transactional_db, _regions):
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     page = context.new_page()
+    # Every journey doubles as a check of the Content Security Policy: a script or style the
+    # policy blocks shows up as a console error, and a blocked script is a broken page.
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert not blocked, f"the CSP blocked something: {blocked}"
 
 
 @pytest.fixture
