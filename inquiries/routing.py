@@ -10,7 +10,9 @@ of this module:
 2. (dealers plug in here: a dotted path in the setting, so inquiries never imports dealers.)
 3. `step_cco` — smooth weighted round-robin among the seller's on-duty CCOs under their cap;
    a CCO in the first 30 days weighs a fifth. The seller's CCO profiles are locked while
-   choosing, so concurrent intake never exceeds a cap and the shares hold.
+   choosing, so concurrent intake never exceeds a cap and the shares hold. The choice itself
+   is `cco_choose` over a locked `CcoPool`; the deadline sweep locks the pools of a batch's
+   sellers once and runs the same `cco_choose` for every escalation in it.
 """
 
 import datetime
@@ -18,7 +20,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, Role, User
 from catalog.models import Product, Stock
 
+from . import bulk
 from .models import CcoProfile, Inquiry
 
 NEW_CCO_DAYS = 30
@@ -114,14 +116,17 @@ def _seller_for_cas(cas: str, region) -> tuple[Organization | None, str]:
 
 def cco_profiles_ensure(organization: Organization) -> None:
     """Every active CCO of the organisation has a routing profile (new CCOs too)."""
-    missing = (User.objects.filter(organization=organization, is_active=True,
+    cco_profiles_ensure_many([organization.pk])
+
+
+def cco_profiles_ensure_many(organization_ids) -> None:
+    missing = (User.objects.filter(organization_id__in=list(organization_ids), is_active=True,
                                    groups__name=Role.CCO, cco_profile__isnull=True)
-               .values_list("pk", "date_joined").distinct().order_by())
+               .values_list("pk", "organization_id", "date_joined").distinct().order_by())
     if missing := list(missing):
         CcoProfile.objects.bulk_create(
-            [CcoProfile(user_id=pk, organization=organization,
-                        started_on=timezone.localdate(joined)) for pk, joined in missing],
-            ignore_conflicts=True)
+            [CcoProfile(user_id=pk, organization_id=org, started_on=timezone.localdate(joined))
+             for pk, org, joined in missing], ignore_conflicts=True)
 
 
 def effective_weight(profile: CcoProfile, *, today: datetime.date) -> Decimal:
@@ -138,63 +143,111 @@ def open_counts(user_ids) -> dict[int, int]:
     return {row["owner_id"]: row["n"] for row in rows}
 
 
-def step_cco(decision: Decision) -> None:
-    seller = decision.seller
-    cco_profiles_ensure(seller)
-    # The seller's profiles, locked together in pk order: concurrent intakes queue here.
+@dataclass
+class CcoPool:
+    """A seller's CCO profiles, locked, with their open counts: what the round-robin chooses
+    from. One intake chooses once; the sweep chooses for a whole batch of the seller's
+    escalations, keeping the counts up to date in memory (`moved`)."""
+
+    seller: Organization
+    profiles: list[CcoProfile]
+    counts: dict[int, int]
+    today: datetime.date
+    managers: list[User] | None = None  # loaded when first needed
+    weights: dict[int, Decimal] = field(default_factory=dict)  # profile pk: effective weight
+
+    def weight(self, profile: CcoProfile) -> Decimal:
+        if profile.pk not in self.weights:
+            self.weights[profile.pk] = effective_weight(profile, today=self.today)
+        return self.weights[profile.pk]
+
+    def manager(self, *, exclude=()) -> User | None:
+        """What `subsidiary_manager` answers, from one look-up per pool."""
+        if self.managers is None:
+            self.managers = managers_of(self.seller)
+        return next((m for m in self.managers if m.pk not in exclude), None)
+
+    def moved(self, *, from_user_id: int | None, to_user_id: int | None) -> None:
+        """An open inquiry changed hands: the counts the next choice sees."""
+        if from_user_id is not None:
+            self.counts[from_user_id] = self.counts.get(from_user_id, 0) - 1
+        if to_user_id is not None:
+            self.counts[to_user_id] = self.counts.get(to_user_id, 0) + 1
+
+
+def cco_pool_lock(seller: Organization) -> CcoPool:
+    """The seller's profiles, locked together in pk order (concurrent intakes and sweeps
+    queue here), and the open inquiries of each CCO."""
+    return cco_pools_lock([seller])[seller.pk]
+
+
+def cco_pools_lock(sellers: list[Organization]) -> dict[int, CcoPool]:
+    """`cco_pool_lock` for several sellers in three statements (the sweep): all their
+    profiles locked in one pk order, as every locker does, so nobody deadlocks. The pools
+    share one dict of open counts."""
+    by_id = {seller.pk: seller for seller in sellers}
+    cco_profiles_ensure_many(by_id)
     profiles = list(
         CcoProfile.objects.select_for_update(of=("self",))
-        .filter(organization=seller, user__organization=seller, user__is_active=True,
-                user__groups__name=Role.CCO)
+        .filter(organization_id__in=list(by_id), user__organization_id=F("organization_id"),
+                user__is_active=True, user__groups__name=Role.CCO)
         .select_related("user").order_by("pk")
     )
     counts = open_counts(p.user_id for p in profiles)
     today = timezone.localdate()
-    candidates = [p for p in profiles
-                  if p.is_on_duty and p.user_id not in decision.exclude_user_ids
+    pools = {pk: CcoPool(seller=seller, profiles=[], counts=counts, today=today)
+             for pk, seller in by_id.items()}
+    for profile in profiles:
+        pools[profile.organization_id].profiles.append(profile)
+    return pools
+
+
+def cco_choose(pool: CcoPool, *, exclude_user_ids=()) -> tuple[User | None, str, list]:
+    """(owner, reason, profiles whose counter moved) for one inquiry: smooth weighted
+    round-robin among the on-duty CCOs under their cap, else the manager, else nobody.
+    Changes the counters in memory; the caller stores them (`cco_counters_store`)."""
+    seller, counts = pool.seller, pool.counts
+    candidates = [p for p in pool.profiles
+                  if p.is_on_duty and p.user_id not in exclude_user_ids
                   and counts.get(p.user_id, 0) < p.open_cap]
     if not candidates:
-        manager = subsidiary_manager(seller, exclude=decision.exclude_user_ids)
-        decision.owner = manager
+        manager = pool.manager(exclude=exclude_user_ids)
         if manager is not None:
-            decision.say(_("No CCO of %(seller)s is on duty under the cap: the manager "
-                           "%(manager)s takes it.") % {"seller": seller.name,
-                                                       "manager": manager.get_full_name()})
-        else:
-            decision.say(_("Nobody at %(seller)s can take it now: it waits in the queue and "
-                           "is assigned as soon as a CCO is free.") % {"seller": seller.name})
-        return
+            return manager, _("No CCO of %(seller)s is on duty under the cap: the manager "
+                              "%(manager)s takes it.") % {
+                "seller": seller.name, "manager": manager.get_full_name()}, []
+        return None, _("Nobody at %(seller)s can take it now: it waits in the queue and is "
+                       "assigned as soon as a CCO is free.") % {"seller": seller.name}, []
     # Smooth weighted round-robin (as nginx balances upstreams): deterministic, and over
     # any stretch of assignments each CCO's share follows its weight.
-    weights = {p.pk: effective_weight(p, today=today) for p in candidates}
+    weights = {p.pk: pool.weight(p) for p in candidates}
     total = sum(weights.values())
     for p in candidates:
         p.current_weight += weights[p.pk]
     chosen = max(candidates, key=lambda p: (p.current_weight, -p.pk))
     chosen.current_weight -= total
-    _store_counters(candidates)
-    decision.owner = chosen.user
     share = (weights[chosen.pk] / total * 100).quantize(Decimal("1"))
-    decision.say(
-        _("%(cco)s chosen by weighted round-robin among %(n)s CCOs under their cap "
-          "(share %(share)s%%, %(open)s of %(cap)s open).")
-        % {"cco": chosen.user.get_full_name(), "n": len(candidates), "share": share,
-           "open": counts.get(chosen.user_id, 0), "cap": chosen.open_cap})
+    reason = (_("%(cco)s chosen by weighted round-robin among %(n)s CCOs under their cap "
+                "(share %(share)s%%, %(open)s of %(cap)s open).")
+              % {"cco": chosen.user.get_full_name(), "n": len(candidates), "share": share,
+                 "open": counts.get(chosen.user_id, 0), "cap": chosen.open_cap})
+    return chosen.user, reason, candidates
 
 
-def _store_counters(profiles: list[CcoProfile]) -> None:
-    """Write the round-robin counters of the locked profiles in one plain UPDATE (what
-    bulk_update does, without building a Case expression per row: a fifth of the time,
-    inside the section every intake of the seller queues for)."""
-    quote = connection.ops.quote_name
-    table, pk = quote(CcoProfile._meta.db_table), quote(CcoProfile._meta.pk.column)
-    column = quote(CcoProfile._meta.get_field("current_weight").column)
-    whens = " ".join(["WHEN %s THEN CAST(%s AS NUMERIC)"] * len(profiles))
-    ids = ", ".join(["%s"] * len(profiles))
-    params = [x for p in profiles for x in (p.pk, p.current_weight)] + [p.pk for p in profiles]
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {column} = CASE {pk} {whens} END "
-                       f"WHERE {pk} IN ({ids})", params)
+def step_cco(decision: Decision) -> None:
+    pool = cco_pool_lock(decision.seller)
+    owner, reason, moved = cco_choose(pool, exclude_user_ids=decision.exclude_user_ids)
+    if moved:
+        cco_counters_store(moved)
+    decision.owner = owner
+    decision.say(reason)
+
+
+def cco_counters_store(profiles: list[CcoProfile]) -> None:
+    """Write the round-robin counters of the locked profiles in one plain UPDATE (not
+    bulk_update's Case expression per row: a fraction of the time, inside the section every
+    intake of the seller queues for)."""
+    bulk.rows_update(profiles, ["current_weight"])
 
 
 def subsidiary_manager(organization: Organization, *, exclude=()) -> User | None:
@@ -206,3 +259,21 @@ def subsidiary_manager(organization: Organization, *, exclude=()) -> User | None
 def managers_of(organization: Organization) -> list[User]:
     return list(User.objects.filter(organization=organization, is_active=True,
                                     groups__name=Role.SUBSIDIARY_MANAGER).order_by("pk"))
+
+
+def managers_by_organization(organization_ids) -> dict[int, list[User]]:
+    """`managers_of` for many organisations in one look-up."""
+    found: dict[int, list[User]] = {pk: [] for pk in organization_ids}
+    for user in User.objects.filter(organization_id__in=list(found), is_active=True,
+                                    groups__name=Role.SUBSIDIARY_MANAGER).order_by("pk"):
+        found[user.organization_id].append(user)
+    return found
+
+
+OWN_STEPS = ["inquiries.routing.step_seller", "inquiries.routing.step_cco"]
+
+
+def only_own_steps() -> bool:
+    """Re-routing within the seller is this module's round-robin alone (no other app's step
+    is configured), so the sweep may choose for a whole batch at once (`cco_choose`)."""
+    return list(settings.INQUIRY_ROUTING_STEPS) == OWN_STEPS

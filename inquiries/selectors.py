@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
@@ -92,19 +92,32 @@ def canned_replies_for(user) -> QuerySet[CannedReply]:
 # --- Due work for the sweep ---------------------------------------------------------------------
 
 
+def reminder_due(now: datetime.datetime) -> Q:
+    """A reminder is due; not for a deadline already passed (the escalation handles those).
+    The sweep's claim UPDATE repeats exactly this condition."""
+    return Q(remind_at__lte=now, reminded_at__isnull=True, first_response_at__isnull=True,
+             status__in=UNANSWERED_STATUSES, owner__isnull=False, response_due_at__gt=now)
+
+
+def response_overdue(now: datetime.datetime) -> Q:
+    """The response deadline passed unanswered (the escalation locks the rows on it)."""
+    return Q(response_due_at__lte=now, first_response_at__isnull=True,
+             status__in=UNANSWERED_STATUSES)
+
+
 def inquiry_ids_to_remind(*, now: datetime.datetime, limit: int = 1000) -> list[int]:
-    """Reminders due; not for a deadline already passed (the escalation handles those)."""
-    return list(Inquiry.objects.filter(
-        remind_at__lte=now, reminded_at__isnull=True, first_response_at__isnull=True,
-        status__in=UNANSWERED_STATUSES, owner__isnull=False, response_due_at__gt=now,
-    ).order_by("remind_at").values_list("pk", flat=True)[:limit])
+    return list(Inquiry.objects.filter(reminder_due(now)).order_by("remind_at")
+                .values_list("pk", flat=True)[:limit])
 
 
 def inquiry_ids_overdue(*, now: datetime.datetime, limit: int = 1000) -> list[int]:
-    return list(Inquiry.objects.filter(
-        response_due_at__lte=now, first_response_at__isnull=True,
-        status__in=UNANSWERED_STATUSES,
-    ).order_by("response_due_at").values_list("pk", flat=True)[:limit])
+    return [pk for pk, _seller_id in inquiries_overdue(now=now, limit=limit)]
+
+
+def inquiries_overdue(*, now: datetime.datetime, limit: int = 1000) -> list[tuple[int, int]]:
+    """(id, seller id) of the overdue inquiries, the longest overdue first."""
+    return list(Inquiry.objects.filter(response_overdue(now)).order_by("response_due_at")
+                .values_list("pk", "seller_id")[:limit])
 
 
 def inquiries_waiting(*, limit: int = 200) -> list[tuple[int, int]]:

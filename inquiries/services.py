@@ -11,21 +11,22 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.calendar import add_working_time
-from accounts.models import Company, Region, Role
+from accounts.models import Company, Organization, Region, Role
 from accounts.selectors import calendar_rules, user_company_id
 from accounts.services import company_mark_served
 from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
 from catalog.pricing import MAX_QUANTITY, price_table
 from chemmall.errors import ConflictError, DomainError
+from chemmall.uploads import document_problem
 from orders.outbox import notify_message, outbox_enqueue_many
 from orders.services import order_place_at_price
 
-from . import routing
+from . import bulk, routing, selectors
 from .models import Channel, Incoterm, Inquiry, InquiryEvent, LostReason, Quote, ResponseMiss
 from .selectors import UNANSWERED_STATUSES, inquiries_visible_to, staff_can_answer
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 REMIND_AT_SHARE = 0.75  # the reminder comes when 75 % of the working time is gone
 MAX_MESSAGE_LENGTH = 5000
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 MAIL_DIR = "inquiries/email"
 Kind = InquiryEvent.Kind
 
@@ -239,11 +239,11 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
 # --- Assignment ---------------------------------------------------------------------------------
 
 
-def _deadlines(inquiry: Inquiry, *, start: datetime.datetime) -> tuple:
+def _deadlines(inquiry: Inquiry, *, start: datetime.datetime, rules=None) -> tuple:
     """(reminder, deadline): the seller's service level in working hours from `start` on
-    its calendar, and 75 % of it."""
+    its calendar (`rules`: its calendar_rules, when the caller has them), and 75 % of it."""
     org = inquiry.seller
-    rules = calendar_rules(org.calendar)
+    rules = rules or calendar_rules(org.calendar)
     hours = datetime.timedelta(hours=org.service_level_hours)
     return (add_working_time(rules, start=start, duration=hours * REMIND_AT_SHARE),
             add_working_time(rules, start=start, duration=hours))
@@ -273,6 +273,14 @@ def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool =
         served = _mark_served(inquiry)
     decision = routing.route(inquiry, exclude_user_ids=exclude_user_ids, keep_seller=keep_seller)
     if decision.done:  # a step (dealers) took it over entirely and stored what it needs
+        if decision.reasons:  # it decided now: the seller, holder and reason, on the timeline
+            inquiry.seller, inquiry.owner = decision.seller, decision.owner
+            inquiry.routing_reason = " ".join(decision.reasons)
+            inquiry.remind_at = inquiry.response_due_at = None  # the step's own window runs
+            inquiry.save(update_fields=["seller", "owner", "routing_reason", "remind_at",
+                                        "response_due_at"])
+            InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ROUTED, actor=actor,
+                                        body=inquiry.routing_reason)
         return decision
     if decision.owner is None and only_with_owner:
         return decision
@@ -354,12 +362,9 @@ def inquiry_reassign(*, inquiry_id: int, actor, to_user_id: int, note: str = "")
 def _check_attachment(attachment) -> None:
     if attachment is None:
         return
-    if attachment.size > ATTACHMENT_MAX_BYTES:
-        raise DomainError(_("The file is larger than 10 MB."), field="attachment")
-    from orders.services import licence_document_kind
-
-    if licence_document_kind(attachment) is None:
-        raise DomainError(_("Attach a PDF, PNG or JPEG file."), field="attachment")
+    problem = document_problem(attachment)
+    if problem:
+        raise DomainError(problem, field="attachment")
 
 
 def _mark_answered(inquiry: Inquiry, actor) -> None:
@@ -467,11 +472,12 @@ def _shown(quote: Quote, name: str) -> str:
 def quote_send(*, inquiry_id: int, actor, product_id: int, quantity, unit_price,
                valid_until: datetime.date, lead_time_days: int, incoterm: str,
                payment_terms: str, tax_inclusive: bool = True, note: str = "",
-               expected_version: int | None = None) -> Quote:
+               expected_version: int | None = None, authorized: bool = False) -> Quote:
     """Send the first quote or a revision (a new version; the previous one is superseded).
     `expected_version` is the version the quoting CCO saw: if a colleague quoted meanwhile,
-    this one is refused instead of silently replacing theirs."""
-    inquiry = _locked(inquiry_id, actor, staff=True)
+    this one is refused instead of silently replacing theirs. `authorized`: the caller (the
+    dealers app, for the dealer an inquiry was handed to) checked that `actor` may quote."""
+    inquiry = _locked(inquiry_id, None if authorized else actor, staff=not authorized)
     if not inquiry.is_open:
         raise ConflictError(_("This inquiry is closed."), code="closed")
     latest = inquiry.quotes.aggregate(v=Max("version"))["v"] or 0
@@ -695,30 +701,39 @@ def inquiry_close_lost(*, inquiry_id: int, actor, reason: str, note: str = "") -
 def inquiry_remind(*, inquiry_id: int, now: datetime.datetime | None = None) -> bool:
     """At 75 % of the response time the owner is reminded, once. Not when the deadline has
     passed already (a worker was stopped): the escalation tells the owner instead."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        claimed = Inquiry.objects.filter(
-            pk=inquiry_id, remind_at__lte=now, reminded_at__isnull=True,
-            first_response_at__isnull=True, status__in=UNANSWERED_STATUSES,
-            owner__isnull=False, response_due_at__gt=now,
-        ).update(reminded_at=now)
-        if not claimed:
-            return False
-        inquiry = Inquiry.objects.select_related("owner", "seller", "product__chemical").get(
-            pk=inquiry_id)
-        InquiryEvent.objects.create(
-            inquiry=inquiry, kind=Kind.REMINDER,
-            body=_("Answer due at %(due)s.") % {
-                "due": timezone.localtime(inquiry.response_due_at).strftime("%Y-%m-%d %H:%M")})
-        _notify(inquiry.owner, "inquiry_reminder", inquiry,
+    return inquiries_remind(inquiry_ids=[inquiry_id], now=now or timezone.now()) == 1
+
+
+@transaction.atomic
+def inquiries_remind(*, inquiry_ids: list[int], now: datetime.datetime) -> int:
+    """Remind the owners of these inquiries whose reminder is due: one conditional UPDATE
+    claims them (the condition of `selectors.reminder_due`, read again by the database, so
+    of two sweepers only one reminds), one INSERT writes the events, one the mails."""
+    claimed = bulk.update_returning(
+        Inquiry.objects.filter(selectors.reminder_due(now), pk__in=inquiry_ids),
+        reminded_at=now)
+    if not claimed:
+        return 0
+    inquiries = list(Inquiry.objects.select_related("owner", "seller", "product__chemical")
+                     .filter(pk__in=claimed).order_by("remind_at", "pk"))
+    InquiryEvent.objects.bulk_create([InquiryEvent(
+        inquiry=inquiry, kind=Kind.REMINDER,
+        body=_("Answer due at %(due)s.") % {
+            "due": timezone.localtime(inquiry.response_due_at).strftime("%Y-%m-%d %H:%M")})
+        for inquiry in inquiries])
+    outbox_enqueue_many([m for m in (
+        _notice(inquiry.owner, "inquiry_reminder", inquiry,
                 dedup=f"inquiry:{inquiry.pk}:remind:{inquiry.response_due_at.timestamp()}")
-    return True
+        for inquiry in inquiries) if m is not None])
+    return len(claimed)
 
 
 def inquiry_escalate(*, inquiry_id: int, now: datetime.datetime | None = None) -> bool:
     """The deadline passed unanswered: record the miss, reassign (first miss) or hand it to
     the subsidiary manager (second), tell the managers. Exactly once per deadline: the row
-    is locked and the condition read again, so a second sweeper finds nothing to do."""
+    is locked and the condition read again, so a second sweeper finds nothing to do.
+    The sweep escalates in batches (`inquiries_escalate`, the same outcome); it comes here
+    when another app's routing step is configured, which only the full routing runs."""
     now = now or timezone.now()
     with transaction.atomic():
         inquiry = (Inquiry.objects.select_for_update(of=("self",))
@@ -795,16 +810,150 @@ def inquiry_assign_waiting(*, inquiry_id: int, now: datetime.datetime | None = N
         return decision.owner is not None
 
 
-def inquiries_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """All timed work that is due. Safe to run as often and in as many workers as wanted."""
-    from . import selectors
+@transaction.atomic
+def inquiries_escalate(*, inquiry_ids: list[int], now: datetime.datetime) -> int:
+    """`inquiry_escalate` for a batch, with the same outcome, reasons and texts, in a few
+    statements per seller instead of a dozen per inquiry: the overdue rows are locked
+    (rows another worker holds are skipped: it escalates them, or the next sweep does),
+    the misses written in one INSERT, each seller's CCO profiles locked and counted once
+    (sellers in id order, so two sweepers never deadlock) and the round-robin run for the
+    seller's whole group in memory (`routing.cco_choose`, the choice of `step_cco`); then
+    one UPDATE for the inquiries, one INSERT for the events and one for the mails."""
+    inquiries = list(Inquiry.objects.select_for_update(of=("self",), skip_locked=True)
+                     .select_related("owner", "product__chemical")
+                     .filter(selectors.response_overdue(now), pk__in=inquiry_ids)
+                     .order_by("seller_id", "response_due_at", "pk"))
+    if not inquiries:
+        return 0
+    sellers = Organization.objects.select_related("calendar").in_bulk(
+        {i.seller_id for i in inquiries})  # once per seller, not once per row
+    for inquiry in inquiries:
+        inquiry.seller = sellers[inquiry.seller_id]
+    ResponseMiss.objects.bulk_create(  # once per deadline: a second one is not written
+        [ResponseMiss(inquiry=i, owner=i.owner, due_at=i.response_due_at)
+         for i in inquiries if i.owner_id is not None], ignore_conflicts=True)
+    managers = routing.managers_by_organization({i.seller_id for i in inquiries})
+    by_seller: dict[int, list[Inquiry]] = {}
+    for inquiry in inquiries:
+        by_seller.setdefault(inquiry.seller_id, []).append(inquiry)
+    events: list[InquiryEvent] = []
+    mails: list = []
+    rules: dict[int, object] = {}  # calendar id: its rules, read once per batch
+    pools = routing.cco_pools_lock([group[0].seller for group in by_seller.values()
+                                    if any(i.escalation_count == 0 for i in group)])
+    moved: dict[int, object] = {}  # the profiles whose round-robin counter moved
+    for seller_id in sorted(by_seller):
+        _escalate_group(by_seller[seller_id], pool=pools.get(seller_id),
+                        managers=managers[seller_id], now=now, rules=rules, events=events,
+                        mails=mails, moved=moved)
+    if moved:
+        routing.cco_counters_store(sorted(moved.values(), key=lambda p: p.pk))
+    bulk.rows_update(inquiries, ["owner", "routing_reason", "assigned_at", "remind_at",
+                                 "response_due_at", "reminded_at", "escalation_count",
+                                 "status"])  # (closed_at: an escalation never closes)
+    InquiryEvent.objects.bulk_create(events)
+    outbox_enqueue_many([m for m in mails if m is not None])
+    return len(inquiries)
 
+
+def _escalate_group(inquiries: list[Inquiry], *, pool, managers: list,
+                    now: datetime.datetime, rules: dict, events: list, mails: list,
+                    moved: dict) -> None:
+    """One seller's overdue inquiries (locked), in deadline order, changed in memory as
+    `inquiry_escalate` changes each; their events and mails appended to `events`/`mails`,
+    the profiles whose counter moved to `moved`. `pool`: the seller's locked CCO pool,
+    when any of them misses for the first time (and is re-routed)."""
+    seller = inquiries[0].seller
+    if pool is not None:
+        pool.managers = managers
+    deadlines = None
+    for inquiry in inquiries:
+        missed_by, due = inquiry.owner, inquiry.response_due_at
+        inquiry.escalation_count += 1
+        if inquiry.escalation_count == 1:
+            exclude = {missed_by.pk} if missed_by else set()
+            owner, reason, counted = routing.cco_choose(pool, exclude_user_ids=exclude)
+            if owner is None and exclude:
+                # Nobody else and no manager: the routing may give it back to the owner.
+                owner, reason, counted = routing.cco_choose(pool)
+            moved.update((p.pk, p) for p in counted)
+            pool.moved(from_user_id=inquiry.owner_id, to_user_id=owner.pk if owner else None)
+            inquiry.owner, inquiry.routing_reason = owner, reason
+            events.append(InquiryEvent(inquiry=inquiry, kind=Kind.ROUTED, body=reason))
+            if owner is None:
+                # Nobody at all is free: no deadline (the next sweep would escalate it again
+                # at once); it waits until the sweep finds someone.
+                inquiry.remind_at = inquiry.response_due_at = None
+                body = _("Not answered by %(due)s and nobody is free: it waits for the next "
+                         "CCO who is.")
+            else:
+                if deadlines is None:
+                    calendar_id = seller.calendar_id
+                    if calendar_id not in rules:
+                        rules[calendar_id] = calendar_rules(seller.calendar)
+                    deadlines = _deadlines(inquiry, start=now, rules=rules[calendar_id])
+                inquiry.assigned_at = now
+                inquiry.remind_at, inquiry.response_due_at = deadlines
+                inquiry.reminded_at = None
+                events.append(InquiryEvent(inquiry=inquiry, kind=Kind.ASSIGNED,
+                                           body=owner.get_full_name()))
+                if inquiry.status == Inquiry.Status.NEW:
+                    inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, public=False,
+                                 events=events)
+                mails.append(_notice(owner, "inquiry_assigned", inquiry,
+                                     dedup=f"inquiry:{inquiry.pk}:assigned:{owner.pk}:"
+                                           f"{now.timestamp()}"))
+                if owner == missed_by:
+                    body = _("Not answered by %(due)s; nobody else is free: %(who)s keeps it "
+                             "with a new deadline.")
+                else:
+                    body = _("Not answered by %(due)s: reassigned to %(who)s.")
+            who = owner.get_full_name() if owner else ""
+        else:
+            manager = managers[0] if managers else inquiry.owner
+            if pool is not None:
+                pool.moved(from_user_id=inquiry.owner_id,
+                           to_user_id=manager.pk if manager else None)
+            inquiry.owner = manager
+            inquiry.remind_at = inquiry.response_due_at = None  # the manager has it now
+            who = manager.get_full_name() if manager else _("nobody yet")
+            body = _("Not answered by %(due)s again: handed to the manager %(who)s.")
+        due_text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+        events.append(InquiryEvent(inquiry=inquiry, kind=Kind.ESCALATED,
+                                   body=body % {"due": due_text, "who": who}))
+        mails.extend(notify_message(
+            user=manager, kind="inquiry_escalated",
+            context={"inquiry": inquiry, "missed_by": missed_by, "due": due},
+            dedup_key=f"inquiry:{inquiry.pk}:escalated:{due.timestamp()}:{manager.pk}"[:120],
+            template_dir=MAIL_DIR) for manager in managers if manager.email)
+
+
+SWEEP_BATCH = 500  # due inquiries per transaction of the sweep
+
+
+def _batches(ids: list[int]):
+    for start in range(0, len(ids), SWEEP_BATCH):
+        yield ids[start:start + SWEEP_BATCH]
+
+
+def inquiries_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """All timed work that is due. Safe to run as often and in as many workers as wanted.
+    Reminders and escalations go in batches (a transaction each); when another app plugs a
+    routing step in, escalations go one by one through the full routing instead."""
     now = now or timezone.now()
     done = {"reminded": 0, "escalated": 0, "assigned": 0, "expired": 0}
-    for pk in selectors.inquiry_ids_to_remind(now=now):
-        done["reminded"] += inquiry_remind(inquiry_id=pk, now=now)
-    for pk in selectors.inquiry_ids_overdue(now=now):
-        done["escalated"] += inquiry_escalate(inquiry_id=pk, now=now)
+    for batch in _batches(selectors.inquiry_ids_to_remind(now=now)):
+        done["reminded"] += inquiries_remind(inquiry_ids=batch, now=now)
+    overdue = selectors.inquiries_overdue(now=now)
+    if routing.only_own_steps():
+        # A seller's inquiries together (in deadline order): its CCO pool is locked and
+        # counted in one batch, not in every batch.
+        by_seller = [pk for pk, _seller_id in sorted(overdue, key=lambda row: row[1])]
+        for batch in _batches(by_seller):
+            done["escalated"] += inquiries_escalate(inquiry_ids=batch, now=now)
+    else:
+        for pk, _seller_id in overdue:
+            done["escalated"] += inquiry_escalate(inquiry_id=pk, now=now)
     nobody_free: set[int] = set()  # sellers whose waiting inquiry stayed waiting this run
     for pk, seller_id in selectors.inquiries_waiting():
         if seller_id in nobody_free:
@@ -813,20 +962,60 @@ def inquiries_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
             done["assigned"] += 1
         else:
             nobody_free.add(seller_id)
-    for pk in selectors.quote_ids_expired(today=timezone.localdate(now)):
-        done["expired"] += quote_expire(quote_id=pk, now=now)
+    for batch in _batches(selectors.quote_ids_expired(today=timezone.localdate(now))):
+        done["expired"] += quotes_expire(quote_ids=batch, now=now)
     return done
+
+
+@transaction.atomic
+def quotes_expire(*, quote_ids: list[int], now: datetime.datetime) -> int:
+    """`quote_expire` for a batch: the inquiries locked first (as quote_send locks them;
+    rows another transaction holds are skipped, for the next sweep), then the quotes
+    claimed with one conditional UPDATE, the events, status moves and mails written
+    together."""
+    due = Q(status=Quote.Status.SENT, valid_until__lt=timezone.localdate(now))
+    inquiry_ids = Quote.objects.filter(due, pk__in=quote_ids).values_list("inquiry_id",
+                                                                          flat=True)
+    inquiries = Inquiry.objects.select_for_update(of=("self",), skip_locked=True).select_related(
+        "owner", "seller", "product__chemical").in_bulk(list(inquiry_ids))
+    claimed = bulk.update_returning(
+        Quote.objects.filter(due, pk__in=quote_ids, inquiry_id__in=list(inquiries)),
+        status=Quote.Status.EXPIRED, decided_at=now)
+    if not claimed:
+        return 0
+    events: list[InquiryEvent] = []
+    mails, moved = [], []
+    for quote in Quote.objects.filter(pk__in=claimed).order_by("inquiry_id", "pk"):
+        inquiry = quote.inquiry = inquiries[quote.inquiry_id]
+        events.append(InquiryEvent(
+            inquiry=inquiry, kind=Kind.QUOTE_EXPIRED, is_public=True,
+            body=_("Version %(version)s expired on %(date)s.") % {
+                "version": quote.version, "date": quote.valid_until.isoformat()}))
+        if inquiry.status == Inquiry.Status.QUOTED:
+            inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, events=events)
+            moved.append(inquiry)
+        mails.append(_notice(inquiry.owner, "quote_expired", inquiry,
+                             dedup=f"quote:{quote.pk}:expired", extra={"quote": quote}))
+    bulk.rows_update(moved, ["status", "closed_at"])
+    InquiryEvent.objects.bulk_create(events)
+    outbox_enqueue_many([m for m in mails if m is not None])
+    return len(claimed)
 
 
 # --- Notifications ------------------------------------------------------------------------------
 
 
-def _notify(user, kind: str, inquiry: Inquiry, *, dedup: str, extra=None) -> None:
+def _notice(user, kind: str, inquiry: Inquiry, *, dedup: str, extra=None):
+    """The unsaved mail `_notify` writes (None for nobody or no address), for a batch."""
     if user is None or not user.email:
-        return
-    outbox_enqueue_many([notify_message(
-        user=user, kind=kind, context={"inquiry": inquiry, **(extra or {})},
-        dedup_key=dedup[:120], template_dir=MAIL_DIR)])
+        return None
+    return notify_message(user=user, kind=kind, context={"inquiry": inquiry, **(extra or {})},
+                          dedup_key=dedup[:120], template_dir=MAIL_DIR)
+
+
+def _notify(user, kind: str, inquiry: Inquiry, *, dedup: str, extra=None) -> None:
+    if (message := _notice(user, kind, inquiry, dedup=dedup, extra=extra)) is not None:
+        outbox_enqueue_many([message])
 
 
 def _notify_buyer(inquiry: Inquiry, kind: str, *, dedup: str, extra=None) -> None:
