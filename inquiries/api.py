@@ -884,9 +884,61 @@ class QuoteDeclineView(APIView):
         return Response(_quote_body(pk))
 
 
+
+class InquiryTrackMessageView(APIView):
+    """A guest writes to the seller through the private link."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []  # the token is the credential (no session, so no CSRF)
+
+    @extend_schema(request=MessagePostSerializer,
+                   responses={201: InquiryEventSerializer, 400: ERROR_400, 404: ERROR_404,
+                              409: ERROR_409},
+                   description=_("A guest's message on its inquiry, by the private token "
+                                 "(`internal` is ignored). A wrong token is a 404."))
+    def post(self, request, token: str):
+        inquiry = selectors.inquiry_for_token(token)
+        if inquiry is None:
+            raise Http404
+        data = MessagePostSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        with _service_errors():
+            event = services.inquiry_message_post(
+                inquiry_id=inquiry.pk, body=values["body"], token=token,
+                attachment=values.get("attachment"))
+        event = InquiryEvent.objects.select_related("actor").get(pk=event.pk)
+        return Response(InquiryEventSerializer(event, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class InquiryTrackQuoteDeclineView(APIView):
+    """A guest declines the current quote version through the private link."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=QuoteDeclineSerializer,
+                   responses={200: QuoteSerializer, 400: ERROR_400, 404: ERROR_404,
+                              409: ERROR_409},
+                   description=_("A guest declines the current version of a quote of its "
+                                 "inquiry, by the private token, saying why. To accept, the "
+                                 "guest registers and claims the inquiry."))
+    def post(self, request, token: str, quote_pk: int):
+        data = QuoteDeclineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with _service_errors():
+            services.quote_decline(quote_id=quote_pk, token=token,
+                                   reason=data.validated_data["reason"])
+        return Response(_quote_body(quote_pk))
+
 urlpatterns = [
     path("inquiries/", InquiryListView.as_view(), name="api-inquiries"),
     path("inquiries/track/<str:token>/", InquiryTrackView.as_view(), name="api-inquiry-track"),
+    path("inquiries/track/<str:token>/messages/", InquiryTrackMessageView.as_view(),
+         name="api-inquiry-track-messages"),
+    path("inquiries/track/<str:token>/quotes/<int:quote_pk>/decline/",
+         InquiryTrackQuoteDeclineView.as_view(), name="api-inquiry-track-decline"),
     path("inquiries/<int:pk>/", InquiryDetailView.as_view(), name="api-inquiry"),
     path("inquiries/<int:pk>/messages/", InquiryMessageListView.as_view(),
          name="api-inquiry-messages"),

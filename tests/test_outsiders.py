@@ -41,6 +41,7 @@ PUBLIC = {
     "inquiries:track_message": "the private link's token is the secret",
     "inquiries:track_claim": "the private link's token is the secret",
     "api-inquiry-track": "the private link's token is the secret",
+    "api-inquiry-track-messages": "the private link's token is the secret",
     "depot:pickup": "swept by test_a_pickup_code_of_another_depot_is_not_found",
 }
 
@@ -123,6 +124,8 @@ def _pages(world):
         ("inquiries:decline", f"/inquiries/{i}/quotes/{q}/decline/", buyer_side),
         ("inquiries:track_attachment",
          f"/inquiries/track/{world['guest_token']}/attachments/{e}/", [None]),
+        ("api-inquiry-track-decline",
+         f"/api/v1/inquiries/track/{world['guest_token']}/quotes/{q}/decline/", [None]),
         ("inquiries:track_decline",
          f"/inquiries/track/{world['guest_token']}/quotes/{q}/decline/", [None]),
         ("finance:payment", f"/finance/orders/{o}/payment/", [b[Role.FINANCE]]),
@@ -203,7 +206,8 @@ def test_every_page_with_an_id_is_404_for_outsiders(client, world):
     wrong = []
     for name, url, outsiders in _pages(world):
         for outsider in outsiders:
-            status = _request(_as(client, outsider), url).status_code
+            status = _request(_as(client, outsider), url,
+                              body={"reason": "Too dear.", "body": "Hello?"}).status_code
             if status != 404:
                 wrong.append(f"{name} {url} as {getattr(outsider, 'email', 'guest')}: {status}")
     assert not wrong, "\n".join(wrong)

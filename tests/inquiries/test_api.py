@@ -323,6 +323,38 @@ def test_a_guest_link_shows_quotes_but_no_internals(api_client, product, ccos):
     assert "li@example.com" not in response.content.decode()
 
 
+
+def test_a_guest_writes_and_declines_through_the_private_link(api_client, product, ccos):
+    inquiry = services.inquiry_submit(product_id=product.pk, quantity="10",
+                                      contact_name="Li", contact_email="li@example.com")
+    quote = send_quote(inquiry, price="9.50")
+    base = f"/api/v1/inquiries/track/{inquiry.access_token}"
+    response = api_client.post(f"{base}/messages/", {"body": "<b>Cheaper?</b>",
+                                                     "internal": True}, format="json")
+    assert response.status_code == 201, response.content
+    event = InquiryEvent.objects.get(pk=response.json()["id"])
+    assert (event.kind, event.is_public, event.body) == ("message_in", True, "<b>Cheaper?</b>")
+    response = api_client.post(f"{base}/quotes/{quote.pk}/decline/", {"reason": "Too dear."},
+                               format="json")
+    assert response.status_code == 200 and response.json()["status"] == "declined"
+    quote.refresh_from_db()
+    assert (quote.status, quote.decline_reason) == (Quote.Status.DECLINED, "Too dear.")
+
+
+def test_a_wrong_token_or_another_inquirys_quote_is_404(api_client, product, ccos, inquiry):
+    guest = services.inquiry_submit(product_id=product.pk, quantity="10",
+                                    contact_name="Li", contact_email="li@example.com")
+    others = send_quote(inquiry)  # the signed-in buyer's inquiry
+    before = state()
+    wrong = api_client.post("/api/v1/inquiries/track/not-a-token/messages/", {"body": "hi"},
+                            format="json")
+    assert wrong.status_code == 404
+    response = api_client.post(
+        f"/api/v1/inquiries/track/{guest.access_token}/quotes/{others.pk}/decline/",
+        {"reason": "x"}, format="json")
+    assert response.status_code == 404
+    assert state() == before
+
 # --- Messages -----------------------------------------------------------------------------------
 
 
