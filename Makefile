@@ -15,7 +15,7 @@ WEB_WORKERS ?= 2
 
 export DJANGO_SETTINGS_MODULE ?= chemmall.settings
 
-.PHONY: run test install lint check-deploy messages clean-embedded help
+.PHONY: run test install lint check-deploy messages clean-embedded help fuzz load-quick
 
 help:
 	@echo "make run    start ChemMall (web + worker + beat) at http://$(HOST):$(PORT)/"
@@ -67,3 +67,12 @@ messages: install
 
 clean-embedded:
 	rm -rf var/chemmall.sqlite3* var/celery var/celerybeat-schedule*
+
+# API fuzzing (schemathesis, WSGI mode, every role): FUZZ_MAX_EXAMPLES per operation and role.
+fuzz: export DJANGO_SETTINGS_MODULE := chemmall.settings_test
+fuzz: install
+	CHEMMALL_FUZZ=1 FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-3} $(PY) -m pytest -q -p no:logging --show-capture=no tests/fuzz
+
+# Load benchmark, bounded (8 users, 10 s); the full run is `$(PY) benchmarks/load.py`.
+load-quick: install
+	$(PY) benchmarks/load.py --quick

@@ -1,7 +1,11 @@
-"""The one API exception handler: domain and model validation errors become 400/409."""
+"""The one API exception handler: domain and model validation errors become 400/409; the
+schema class that documents the error statuses every view can answer."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -18,3 +22,39 @@ def exception_handler(exc, context):
             body = {"detail": [str(m) for m in exc.messages]}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+# Statuses any view may answer besides its own (found by the API fuzz run, tests/fuzz/):
+# documented once here, so that no operation answers a status its schema does not name.
+ERROR_400 = _("Bad input: `{field: [message]}` (or `{detail: message, code}`); also a "
+              "filter value that is not one of its choices.")
+ERROR_403 = _("Not signed in (send `Authorization: Token …`), or the caller's role may not "
+              "do this.")
+ERROR_404 = _("Not found, or not yours to see; for a list, a page past the last one.")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema plus the generic error responses: 400 where there is input
+    (a request body, filters, pagination), 403 where the view needs a signed-in caller, 404
+    where the path names an object or the list is paginated. A view's own description of
+    one of these statuses wins."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        has_filters = self.method == "GET" and bool(
+            getattr(self.view, "filterset_class", None)
+            or getattr(self.view, "filterset_fields", None))
+        paginated = self._is_list_view() and self._get_paginator() is not None
+        generic = {
+            "400": has_body or has_filters or paginated,
+            "403": not all(isinstance(p, AllowAny) for p in self.view.get_permissions()),
+            "404": "{" in self.path or paginated,
+        }
+        descriptions = {"400": ERROR_400, "403": ERROR_403, "404": ERROR_404}
+        for code, applies in generic.items():
+            if applies and code not in responses:
+                responses[code] = {"description": descriptions[code]}
+        return responses

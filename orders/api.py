@@ -14,7 +14,6 @@ from django.db.models import Q, prefetch_related_objects
 from django.http import Http404
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,6 +28,7 @@ from rest_framework.views import APIView
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_company_id
 from catalog.api import SellerSerializer
+from chemmall.api import AutoSchema
 from chemmall.errors import DomainError
 from chemmall.money import vat_rate
 
