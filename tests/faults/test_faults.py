@@ -390,7 +390,9 @@ def test_a_refusing_mail_server_means_retries_with_backoff_and_nothing_lost(smtp
     assert "554" in message.last_error
     assert message.next_attempt_at > timezone.now() + outbox.retry_delay(1) * 0.9
     assert outbox.outbox_due_ids(now=timezone.now()) == []  # the backoff is respected
-    assert outbox_sweep_task() == 0 and message.attempts == 1  # not due: not even tried
+    assert outbox_sweep_task() == 0  # not due: not even tried
+    message.refresh_from_db()
+    assert message.attempts == 1
 
     OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     assert outbox_sweep_task() == 0  # due again, still refused: attempt 2, a longer wait
