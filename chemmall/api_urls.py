@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("catalog.api")),
     path("", include("orders.api")),
     path("", include("inquiries.api")),
+    path("", include("dealers.api")),
 ]

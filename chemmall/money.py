@@ -22,3 +22,8 @@ def vat_part(gross, rate=DEFAULT_VAT_RATE) -> Decimal:
     """The VAT contained in a tax-inclusive amount: gross − gross / (1 + rate)."""
     gross = Decimal(gross)
     return money_round(gross - gross / (Decimal(1) + Decimal(rate)))
+
+
+def commission_amount(base, rate_percent) -> Decimal:
+    """A commission: `rate_percent` % of `base`, rounded once."""
+    return money_round(Decimal(base) * Decimal(rate_percent) / Decimal(100))

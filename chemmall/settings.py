@@ -226,6 +226,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inquiries.tasks.inquiries_sweep_task",
         "schedule": 60.0,
     },
+    # Dealers: answer windows that closed (back to the CCOs), commissions of completed and
+    # paid orders and clawbacks of returned ones, the monthly statements on the 1st
+    # (Asia/Shanghai, CELERY_TIMEZONE) and the nightly review flags.
+    "dealers-sweep": {
+        "task": "dealers.tasks.dealers_sweep_task",
+        "schedule": 60.0,
+    },
+    "dealers-commissions": {
+        "task": "dealers.tasks.commissions_sweep_task",
+        "schedule": 300.0,
+    },
+    "dealers-statements": {
+        "task": "dealers.tasks.statements_issue_task",
+        "schedule": crontab(day_of_month=1, hour=0, minute=20),
+    },
+    "dealers-flags": {
+        "task": "dealers.tasks.dealer_flags_task",
+        "schedule": crontab(hour=2, minute=10),
+    },
     # Notifications whose first send failed or was never queued (broker down).
     "orders-outbox-sweep": {
         "task": "orders.tasks.outbox_sweep_task",
@@ -266,6 +285,7 @@ DEFAULT_DEALER_WINDOW_HOURS = env.int("DEFAULT_DEALER_WINDOW_HOURS", default=8)
 # app inserts its step before the CCO step.
 INQUIRY_ROUTING_STEPS = [
     "inquiries.routing.step_seller",
+    "dealers.routing.step_dealer",
     "inquiries.routing.step_cco",
 ]
 # Guests (not signed in) may send this many inquiries per hour from one address.

@@ -315,8 +315,8 @@ class InquiryListSerializer(OutputSerializer):
         fields = ["id", "number", "status", "status_label", "channel", "channel_label",
                   "subject", "product", "requested_name", "requested_cas", "cas",
                   "is_unlisted", "quantity", "unit", "target_price", "delivery_region",
-                  "needed_by", "company", "seller", "owner_name", "received_at", "closed_at",
-                  "order", "internal"]
+                  "needed_by", "wants_local_service", "company", "seller", "owner_name",
+                  "received_at", "closed_at", "order", "internal"]
 
     def get_cas(self, inquiry) -> str | None:
         if inquiry.product_id and inquiry.product.chemical_id:
@@ -392,6 +392,8 @@ class InquiryCreateSerializer(serializers.Serializer):
                                                 "GB/T 2260 code of the province or city."))
     needed_by = serializers.DateField(required=False, allow_null=True, help_text=_(
         "Today or later."))
+    wants_local_service = serializers.BooleanField(required=False, default=False, help_text=_(
+        "Ask to be served by a dealer near the delivery address."))
     message = serializers.CharField(max_length=services.MAX_MESSAGE_LENGTH, required=False,
                                     allow_blank=True, default="")
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text=_(
@@ -644,6 +646,7 @@ class InquiryListView(generics.ListAPIView):
                 unit=values.get("unit", ""), target_price=values.get("target_price"),
                 delivery_region_code=values.get("delivery_region") or None,
                 needed_by=values.get("needed_by"), message=values["message"], channel=channel,
+                wants_local_service=values.get("wants_local_service", False),
                 contact_name=values["contact_name"], contact_company=values["contact_company"],
                 contact_email=values["contact_email"], contact_phone=values["contact_phone"],
                 client_ip=request.META.get("REMOTE_ADDR"),

@@ -24,9 +24,9 @@ def update_returning(queryset, **values) -> list:
     model, query = queryset.model, queryset.query
     where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
     quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in values]
-    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    set_params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    fields = [(model._meta.get_field(name), value) for name, value in values.items()]
+    sets = ", ".join(f"{quote(f.column)} = %s" for f, _value in fields)
+    set_params = [f.get_db_prep_save(value, connection) for f, value in fields]
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {where} "
                        f"RETURNING {quote(model._meta.pk.column)}", [*set_params, *params])

@@ -56,6 +56,9 @@ class InquiryForm(ServiceErrorsMixin, forms.Form):
     city = forms.ChoiceField(label=_("City"), required=False, widget=CityChoiceWidget)
     needed_by = forms.DateField(label=_("Needed by"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
+    wants_local_service = forms.BooleanField(
+        label=_("I would like local service from a dealer near the delivery address"),
+        required=False)
     message = forms.CharField(
         label=_("Message"), max_length=5000, required=False,
         widget=forms.Textarea(attrs={"rows": 5}),

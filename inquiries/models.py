@@ -143,6 +143,9 @@ class Inquiry(models.Model):
                                         on_delete=models.PROTECT, related_name="+",
                                         verbose_name=_("delivery city or province"))
     needed_by = models.DateField(_("needed by"), null=True, blank=True)
+    wants_local_service = models.BooleanField(
+        _("local service wanted"), default=False,
+        help_text=_("The buyer asked to be served by a dealer near the delivery address."))
     message = models.TextField(_("message"), blank=True)
     # Who asks: a signed-in buyer of a company, or a guest with contact details.
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT,
@@ -175,6 +178,9 @@ class Inquiry(models.Model):
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    # Set while a routing step of another app (a dealer) holds the inquiry: CCO routing
+    # leaves it alone until that step gives it back.
+    delegated_at = models.DateTimeField(_("handed to a dealer"), null=True, blank=True)
     # The end.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     lost_reason = models.CharField(_("lost reason"), max_length=16, blank=True,

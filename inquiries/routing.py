@@ -42,7 +42,9 @@ class Decision:
     seller: Organization | None = None
     owner: User | None = None
     reasons: list[str] = field(default_factory=list)
+    rerouting: bool = False  # within the seller that has it (escalation, given back)
     done: bool = False  # a step settled it: later steps do nothing
+    delegated: bool = False  # ... by handing it to someone outside (a dealer)
 
     def say(self, reason: str) -> None:
         self.reasons.append(reason)
@@ -51,7 +53,7 @@ class Decision:
 def route(inquiry: Inquiry, *, exclude_user_ids=(), keep_seller: bool = False) -> Decision:
     """Run the routing steps; the caller stores the decision (services.inquiry_assign)."""
     decision = Decision(inquiry=inquiry, exclude_user_ids=set(exclude_user_ids),
-                        seller=inquiry.seller if keep_seller else None)
+                        seller=inquiry.seller if keep_seller else None, rerouting=keep_seller)
     for dotted in settings.INQUIRY_ROUTING_STEPS:
         if decision.done:
             break
@@ -274,6 +276,12 @@ OWN_STEPS = ["inquiries.routing.step_seller", "inquiries.routing.step_cco"]
 
 
 def only_own_steps() -> bool:
-    """Re-routing within the seller is this module's round-robin alone (no other app's step
-    is configured), so the sweep may choose for a whole batch at once (`cco_choose`)."""
-    return list(settings.INQUIRY_ROUTING_STEPS) == OWN_STEPS
+    """Re-routing within the seller is this module's round-robin alone, so the sweep may
+    choose for a whole batch at once (`cco_choose`): true when every other configured step
+    says it only takes part in first routing (`first_routing_only = True` on the function,
+    as the dealers' step does: escalations never go to a dealer)."""
+    steps = list(settings.INQUIRY_ROUTING_STEPS)
+    others = [dotted for dotted in steps if dotted not in OWN_STEPS]
+    return (all(getattr(import_string(dotted), "first_routing_only", False)
+                for dotted in others)
+            and [dotted for dotted in steps if dotted in OWN_STEPS] == OWN_STEPS)

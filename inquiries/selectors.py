@@ -123,7 +123,8 @@ def inquiries_overdue(*, now: datetime.datetime, limit: int = 1000) -> list[tupl
 def inquiries_waiting(*, limit: int = 200) -> list[tuple[int, int]]:
     """(id, seller id) of unanswered inquiries nobody owns (nobody was free when they
     arrived or were escalated), the oldest first."""
-    return list(Inquiry.objects.filter(owner__isnull=True, status__in=UNANSWERED_STATUSES)
+    return list(Inquiry.objects.filter(owner__isnull=True, status__in=UNANSWERED_STATUSES,
+                                       delegated_at__isnull=True)
                 .order_by("received_at").values_list("pk", "seller_id")[:limit])
 
 

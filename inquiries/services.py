@@ -126,7 +126,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
                    requested_name: str = "", requested_cas: str = "", unit: str = "",
                    target_price=None, delivery_region_code: str | None = None,
                    needed_by: datetime.date | None = None, message: str = "",
-                   channel: str = Channel.WEB, contact_name: str = "", contact_company: str = "",
+                   wants_local_service: bool = False, channel: str = Channel.WEB, contact_name: str = "", contact_company: str = "",
                    contact_email: str = "", contact_phone: str = "",
                    client_ip: str | None = None, logged_by=None,
                    company_id: int | None = None) -> Inquiry:
@@ -214,6 +214,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
         chemical=chemical, requested_name=requested_name, requested_cas=requested_cas,
         is_unlisted=is_unlisted, quantity=quantity, unit=unit, target_price=target_price,
         delivery_region=region, needed_by=needed_by, message=message, company=company,
+        wants_local_service=bool(wants_local_service),
         buyer=buyer if logged_by is None else None,
         contact_name=contact_name if buyer is None else "",
         contact_company=(contact_company or "").strip()[:200] if buyer is None else "",
@@ -277,8 +278,10 @@ def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool =
             inquiry.seller, inquiry.owner = decision.seller, decision.owner
             inquiry.routing_reason = " ".join(decision.reasons)
             inquiry.remind_at = inquiry.response_due_at = None  # the step's own window runs
+            if decision.delegated:
+                inquiry.delegated_at = now
             inquiry.save(update_fields=["seller", "owner", "routing_reason", "remind_at",
-                                        "response_due_at"])
+                                        "response_due_at", "delegated_at"])
             InquiryEvent.objects.create(inquiry=inquiry, kind=Kind.ROUTED, actor=actor,
                                         body=inquiry.routing_reason)
         return decision

@@ -122,6 +122,7 @@ def inquiry_new(request):
                 requested_cas=data.get("requested_cas", ""), unit=data.get("unit", ""),
                 quantity=data["quantity"], target_price=data["target_price"],
                 delivery_region_code=form.delivery_region_code, needed_by=data["needed_by"],
+                wants_local_service=data["wants_local_service"],
                 message=data["message"], channel=Channel.WEB,
                 contact_name=data.get("contact_name", ""),
                 contact_company=data.get("contact_company", ""),

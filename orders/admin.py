@@ -178,10 +178,10 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
                        "fulfilment", "address", "pickup_depot", "carrier", "tracking_number",
                        "payment_method", "po_number", "requested_date", "subtotal", "vat",
                        "vat_rate", "total", "pickup_code", "pickup_code_expires_on",
-                       "placed_at"]
+                       "placed_at", "paid_at"]
     fields = readonly_fields + ["notes"]
     actions = ["confirm", "mark_ready", "mark_shipped", "mark_delivered", "complete",
-               "payment_received", "approve_credit", "cancel"]
+               "payment_received", "invoice_paid", "approve_credit", "cancel", "mark_returned"]
 
     def get_queryset(self, request):
         # The changelist skips list_select_related once anything is selected: name it all.
@@ -256,7 +256,26 @@ class OrderAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return _intermediate_page(self, request, queryset, action="cancel",
                                   title=gettext("Cancel orders"), form=form)
 
+    @admin.action(description=_("Record return of selected completed orders…"),
+                  permissions=["change"])
+    def mark_returned(self, request, queryset):
+        form = ReturnReasonForm(request.POST if request.POST.get("apply") else None)
+        if form.is_valid():
+            _run_on_each(self, request, queryset, services.order_return,
+                         ngettext_lazy("%(n)d order returned.", "%(n)d orders returned.", "n"),
+                         reason=form.cleaned_data["reason"])
+            return None
+        return _intermediate_page(self, request, queryset, action="mark_returned",
+                                  title=gettext("Record returns"), form=form)
+
     # --- Finance ---
+
+    @admin.action(description=_("Invoice paid for selected credit orders"),
+                  permissions=["finance"])
+    def invoice_paid(self, request, queryset):
+        _run_on_each(self, request, queryset, services.order_invoice_paid,
+                     ngettext_lazy("Invoice of %(n)d order recorded as paid.",
+                                   "Invoices of %(n)d orders recorded as paid.", "n"))
 
     @admin.action(description=_("Payment received for selected orders"),
                   permissions=["finance"])

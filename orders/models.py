@@ -184,8 +184,9 @@ class Order(models.Model):
         delivered             completed             delivery
         partially_picked_up   partially_picked_up   pickup: another partial pickup
         partially_picked_up   completed             pickup: the rest taken
+        completed             returned              seller: the goods came back (order_return)
 
-    completed and cancelled are final. Moving to the current status again is a no-op (no
+    returned and cancelled are final. Moving to the current status again is a no-op (no
     second event), except the listed self-move. Every move writes one OrderEvent.
     """
 
@@ -201,6 +202,7 @@ class Order(models.Model):
         PARTIALLY_PICKED_UP = "partially_picked_up", _("Partially picked up")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
+        RETURNED = "returned", _("Returned")
 
     MOVES = {
         Status.PLACED: {Status.CONFIRMED, Status.PAID, Status.AWAITING_CREDIT,
@@ -213,6 +215,7 @@ class Order(models.Model):
         Status.SHIPPED: {Status.DELIVERED},
         Status.DELIVERED: {Status.COMPLETED},
         Status.PARTIALLY_PICKED_UP: {Status.PARTIALLY_PICKED_UP, Status.COMPLETED},
+        Status.COMPLETED: {Status.RETURNED},
     }
     # Moves that only make sense for one way of fulfilment: (from, to) → fulfilment.
     FULFILMENT_MOVES = {
@@ -221,7 +224,7 @@ class Order(models.Model):
         (Status.READY, Status.COMPLETED): "pickup",
         (Status.PARTIALLY_PICKED_UP, Status.PARTIALLY_PICKED_UP): "pickup",
     }
-    OPEN_STATUSES = frozenset(Status) - {Status.COMPLETED, Status.CANCELLED}
+    OPEN_STATUSES = frozenset(Status) - {Status.COMPLETED, Status.CANCELLED, Status.RETURNED}
 
     class Fulfilment(models.TextChoices):
         DELIVERY = "delivery", _("Delivery to an address")
@@ -268,6 +271,9 @@ class Order(models.Model):
         help_text=_("Set when the goods are ready; finance may extend it."))
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     placed_at = models.DateTimeField(_("placed"), default=timezone.now)
+    # When finance recorded the full payment: the prepayment transfer, or the settled
+    # invoice of a credit order (commissions accrue only on paid orders).
+    paid_at = models.DateTimeField(_("paid in full"), null=True, blank=True)
 
     class Meta:
         ordering = ["-placed_at", "-pk"]

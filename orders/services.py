@@ -541,8 +541,52 @@ def order_payment_confirm(*, order_id: int, actor) -> Order:
     if order.payment_method != Order.PaymentMethod.PREPAYMENT:
         raise ConflictError(_("This order is on credit terms; there is no prepayment."),
                             code="not_prepayment")
+    if order.paid_at is None:
+        order.paid_at = timezone.now()
+        order.save(update_fields=["paid_at"])
     return order_move(order_id=order.pk, to=Order.Status.PAID, actor=actor,
                       note=_("Bank transfer received."))
+
+
+INVOICE_PAYABLE = frozenset({Order.Status.CREDIT_APPROVED, Order.Status.READY,
+                             Order.Status.SHIPPED, Order.Status.DELIVERED,
+                             Order.Status.PARTIALLY_PICKED_UP, Order.Status.COMPLETED})
+
+
+@transaction.atomic
+def order_invoice_paid(*, order_id: int, actor) -> Order:
+    """Finance records that the invoice of a credit order was paid in full (not a status
+    move: the goods go on as they were; the timeline gets a line). Idempotent."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _require_finance(actor, order)
+    if order.payment_method != Order.PaymentMethod.CREDIT:
+        raise ConflictError(_("This is a prepayment order: record the bank transfer instead."),
+                            code="not_credit")
+    if order.paid_at is not None:
+        return order
+    if order.status not in INVOICE_PAYABLE:
+        raise ConflictError(_("Order %(number)s is not on approved credit (%(status)s).")
+                            % {"number": order.number, "status": order.get_status_display()},
+                            code="bad_move")
+    order.paid_at = timezone.now()
+    order.save(update_fields=["paid_at"])
+    OrderEvent.objects.create(order=order, from_status=order.status, to_status=order.status,
+                              actor=actor, note=_("Invoice paid in full."))
+    return order
+
+
+@transaction.atomic
+def order_return(*, order_id: int, actor, reason: str) -> Order:
+    """The goods of a completed order came back to the seller (the dealers' commission on it
+    is reversed by their sweep)."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _require_seller_staff(order, actor)
+    if order.status == Order.Status.RETURNED:
+        return order
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the return."), field="reason")
+    return order_move(order_id=order.pk, to=Order.Status.RETURNED, actor=actor, note=reason)
 
 
 @transaction.atomic

@@ -96,6 +96,14 @@ class CancelReasonForm(forms.Form):
     )
 
 
+class ReturnReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the return"), max_length=500,
+        help_text=_("The buyer reads it in the order's timeline."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class CreditApproveForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 

@@ -81,7 +81,8 @@ def test_final_states_have_no_moves(order, cco):
 def test_moves_table_only_names_known_statuses():
     for source, targets in Order.MOVES.items():
         assert source in S.values and targets <= set(S.values)
-    assert S.COMPLETED not in Order.MOVES and S.CANCELLED not in Order.MOVES
+    assert S.RETURNED not in Order.MOVES and S.CANCELLED not in Order.MOVES
+    assert Order.MOVES[S.COMPLETED] == {S.RETURNED}  # the only way on from completed
 
 
 @pytest.mark.django_db
