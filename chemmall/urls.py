@@ -19,6 +19,7 @@ urlpatterns = [
     path("depot/", include("orders.urls_depot")),
     path("inquiries/", include("inquiries.urls")),
     path("finance/", include("orders.urls_finance")),
+    path("dealer/", include("dealers.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("chemmall.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

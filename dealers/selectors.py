@@ -4,7 +4,7 @@ import datetime
 import statistics
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Region
@@ -153,3 +153,10 @@ def companies_with_several_dealers(dealers: QuerySet[Dealer]) -> list[dict]:
 def now_local_month_start(now: datetime.datetime | None = None) -> datetime.date:
     return timezone.localdate(now or timezone.now()).replace(day=1)
 
+
+
+def unsettled_total(dealer: Dealer) -> Decimal:
+    """Commission accrued (less clawbacks) not on a statement yet."""
+    total = (CommissionLine.objects.filter(dealer=dealer, statement__isnull=True)
+             .aggregate(s=Sum("amount"))["s"])
+    return total or Decimal("0.00")
