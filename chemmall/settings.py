@@ -245,6 +245,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dealers.tasks.dealer_flags_task",
         "schedule": crontab(hour=2, minute=10),
     },
+    # Reports: yesterday's CCO figures, scores and routing weights at 00:30 Shanghai time;
+    # the monthly award and warning flags after the month's last report.
+    "reports-cco-daily": {
+        "task": "reports.tasks.cco_daily_report_task",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "reports-monthly-flags": {
+        "task": "reports.tasks.monthly_flags_task",
+        "schedule": crontab(hour=1, minute=30, day_of_month=1),
+    },
     # Notifications whose first send failed or was never queued (broker down).
     "orders-outbox-sweep": {
         "task": "orders.tasks.outbox_sweep_task",

@@ -1,0 +1,125 @@
+"""Reports: nightly snapshots of CCO performance, the score weights, the monthly flags.
+
+Snapshots are written only by `reports.services` (a day at a time, replaced whole) and
+never edited by hand; the dashboards read them instead of scanning raw rows per request.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization
+
+
+class CcoDailyReport(models.Model):
+    """One CCO's figures for one calendar day in Asia/Shanghai, and the resulting score and
+    ranks. The definitions of every figure are in `reports.services.cco_daily_report_compute`."""
+
+    day = models.DateField(_("day"))
+    cco = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                            related_name="cco_daily_reports", verbose_name=_("CCO"))
+    subsidiary = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                   related_name="cco_daily_reports",
+                                   verbose_name=_("subsidiary"))
+    received = models.PositiveIntegerField(_("inquiries received"), default=0)
+    answered = models.PositiveIntegerField(_("inquiries answered"), default=0)
+    answered_on_time = models.PositiveIntegerField(_("answered within the deadline"),
+                                                   default=0)
+    median_first_response_minutes = models.DecimalField(
+        _("median first response (working minutes)"), max_digits=9, decimal_places=1,
+        null=True, blank=True, help_text=_("Empty when nothing was answered that day."))
+    quotes_sent = models.PositiveIntegerField(_("quotes sent"), default=0,
+                                              help_text=_("Every version counts."))
+    orders_won = models.PositiveIntegerField(_("orders won"), default=0)
+    sales_amount = models.DecimalField(_("sales (CNY incl. VAT)"), max_digits=16,
+                                       decimal_places=2, default=Decimal("0.00"))
+    messages = models.PositiveIntegerField(_("messages and notes"), default=0)
+    workload = models.PositiveIntegerField(_("workload (timeline entries)"), default=0)
+    deadline_misses = models.PositiveIntegerField(_("missed deadlines"), default=0)
+    score = models.DecimalField(_("score"), max_digits=12, decimal_places=4,
+                                default=Decimal("0"))
+    rank_in_subsidiary = models.PositiveIntegerField(_("rank in the subsidiary"))
+    rank_in_group = models.PositiveIntegerField(_("rank in the group"))
+
+    class Meta:
+        ordering = ["-day", "rank_in_group", "cco_id"]
+        verbose_name = _("CCO daily report")
+        verbose_name_plural = _("CCO daily reports")
+        constraints = [
+            models.UniqueConstraint(fields=["cco", "day", "subsidiary"],
+                                    name="ccodailyreport_once_per_day"),
+        ]
+        indexes = [
+            models.Index(fields=["day", "rank_in_group"], name="ccodailyreport_group_rank"),
+            models.Index(fields=["subsidiary", "day", "rank_in_subsidiary"],
+                         name="ccodailyreport_sub_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.cco_id}: {self.score}"
+
+
+class ScoreWeights(models.Model):
+    """A subsidiary's weights of the composite score; without a row the defaults apply."""
+
+    DEFAULTS = {"sales": Decimal("0.5"), "volume": Decimal("0.3"),
+                "workload": Decimal("0.2"), "miss_penalty": Decimal("0.1")}
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE,
+                                        related_name="score_weights",
+                                        verbose_name=_("subsidiary"))
+    sales = models.DecimalField(_("sales volume weight"), max_digits=5, decimal_places=3,
+                                default=DEFAULTS["sales"])
+    volume = models.DecimalField(_("inquiry volume weight"), max_digits=5, decimal_places=3,
+                                 default=DEFAULTS["volume"],
+                                 help_text=_("Counts the inquiries answered."))
+    workload = models.DecimalField(_("workload weight"), max_digits=5, decimal_places=3,
+                                   default=DEFAULTS["workload"])
+    miss_penalty = models.DecimalField(
+        _("penalty per missed deadline"), max_digits=6, decimal_places=3,
+        default=DEFAULTS["miss_penalty"],
+        help_text=_("Subtracted from the day's score for each missed response deadline."))
+
+    class Meta:
+        ordering = ["organization"]
+        verbose_name = _("score weights")
+        verbose_name_plural = _("score weights")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sales__gte=0, volume__gte=0, workload__gte=0, miss_penalty__gte=0),
+                name="scoreweights_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.organization)
+
+
+class MonthlyFlag(models.Model):
+    """An award or a warning for a CCO's month, shown on the leaderboard."""
+
+    class Kind(models.TextChoices):
+        AWARD = "award", _("Award")
+        WARNING = "warning", _("Warning")
+
+    cco = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                            related_name="monthly_flags", verbose_name=_("CCO"))
+    subsidiary = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                   related_name="monthly_flags", verbose_name=_("subsidiary"))
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["-month", "kind", "cco_id"]
+        verbose_name = _("monthly flag")
+        verbose_name_plural = _("monthly flags")
+        constraints = [
+            models.UniqueConstraint(fields=["cco", "month", "kind"], name="monthlyflag_once"),
+            models.CheckConstraint(condition=Q(month__day=1), name="monthlyflag_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.kind} {self.cco_id}"

@@ -1,0 +1,39 @@
+"""Timed work of the reports app (settings.CELERY_BEAT_SCHEDULE): the daily CCO report at
+00:30 Asia/Shanghai, then the routing weights; the monthly flags on the 1st.
+
+Dates travel as ISO strings; every task replaces its rows whole, so a redelivered or
+repeated run writes the same values."""
+
+import datetime
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+from .scoring import report_tz
+
+
+def _today() -> datetime.date:
+    return timezone.localdate(timezone=report_tz())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def cco_daily_report_task(day: str | None = None) -> int:
+    """The report of `day` (default: yesterday in Asia/Shanghai), then every CCO's routing
+    weight from the last 30 days. Returns the report rows written."""
+    target = (datetime.date.fromisoformat(day) if day
+              else _today() - datetime.timedelta(days=1))
+    rows = services.cco_daily_report_compute(day=target)
+    services.cco_weights_update(today=_today())
+    return rows
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def monthly_flags_task(month: str | None = None) -> int:
+    """The flags of `month` (an ISO date in it; default: last month in Asia/Shanghai).
+    Returns the flags written."""
+    if month:
+        target = datetime.date.fromisoformat(month)
+    else:
+        target = _today().replace(day=1) - datetime.timedelta(days=1)
+    return services.monthly_flags_compute(month=target.replace(day=1))
