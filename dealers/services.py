@@ -305,14 +305,15 @@ def previous_month(now: datetime.datetime | None = None) -> datetime.date:
 
 
 @transaction.atomic
-def statements_issue(*, month: datetime.date) -> list[Statement]:
+def statements_issue(*, month: datetime.date,
+                     now: datetime.datetime | None = None) -> list[Statement]:
     """One statement per dealer for `month`: its unsettled lines of that month and before
     (late lines of earlier months that were not on a statement yet). Issued once: the
     dealers are locked, and a dealer with its statement for the month gets nothing new —
     lines written after the month go to the next one."""
     month = month.replace(day=1)
     _start, end = month_bounds(month)
-    if end > timezone.now():
+    if end > (now or timezone.now()):
         raise DomainError(_("%(month)s is not over yet.") % {"month": f"{month:%Y-%m}"},
                           field="month")
     unsettled = CommissionLine.objects.filter(dealer=OuterRef("pk"), statement__isnull=True,

@@ -79,7 +79,9 @@ def _detail(request, assignment, *, decline_form=None, quote_form=None, status=2
         latest = quotes[0] if quotes else None
         quote_form = DealerQuoteForm(inquiry=inquiry, initial={
             "product": inquiry.product_id or (latest.product_id if latest else None),
-            "quantity": inquiry.quantity, "expected_version": latest.version if latest else 0,
+            "quantity": format(inquiry.quantity.normalize(), "f"),
+            "valid_until": latest.valid_until if latest else None,
+            "expected_version": latest.version if latest else 0,
             "unit_price": latest.unit_price if latest else None,
             "payment_terms": latest.payment_terms if latest else "",
             "lead_time_days": latest.lead_time_days if latest else None})
