@@ -36,11 +36,13 @@ def licences_visible_to(user) -> QuerySet[CompanyLicence]:
 
 
 def company_outstanding_credit(company_id: int) -> Decimal:
-    """Sum of the totals of the company's open credit orders (not completed or cancelled)."""
+    """Sum of the totals of the company's credit orders whose invoice is not paid yet
+    (cancelled and returned orders owe nothing; a completed one owes until finance records
+    the payment, `order_invoice_paid`)."""
     total = (
         Order.objects.filter(company_id=company_id,
-                             payment_method=Order.PaymentMethod.CREDIT,
-                             status__in=Order.OPEN_STATUSES)
+                             payment_method=Order.PaymentMethod.CREDIT, paid_at__isnull=True)
+        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.RETURNED])
         .aggregate(s=Sum("total"))["s"]
     )
     return total or Decimal("0.00")

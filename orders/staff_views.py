@@ -236,12 +236,17 @@ def _finance_lists(request) -> dict:
                  queryset=OrderEvent.objects.filter(to_status=Order.Status.AWAITING_CREDIT)
                  .order_by("-created_at", "-pk")),
     ).order_by("placed_at", "pk")
+    invoices = visible.filter(payment_method=Order.PaymentMethod.CREDIT, paid_at__isnull=True,
+                              status__in=[Order.Status.SHIPPED, Order.Status.DELIVERED,
+                                          Order.Status.PARTIALLY_PICKED_UP,
+                                          Order.Status.COMPLETED]).order_by("placed_at", "pk")
     licences = selectors.licences_visible_to(user).filter(
         status=CompanyLicence.Status.PENDING).order_by("created_at", "pk")
     home = reverse("finance:home")  # also rendered by the buttons' POST views on errors
     return {
         "payments": _page(request, payments, "payments", path=home),
         "credit": _page(request, credit, "credit", path=home),
+        "invoices": _page(request, invoices.select_related("company"), "invoices", path=home),
         "licences": _page(request, licences, "licences", path=home),
         "codes_due": _codes_due(user).count(),
         "today": timezone.localdate(),
@@ -283,6 +288,13 @@ def _finance_action(request, pk: int, service, done: str, **kwargs):
 def finance_payment_confirm(request, pk: int):
     return _finance_action(request, pk, services.order_payment_confirm,
                            _("Payment of order %(number)s recorded."))
+
+
+@finance_required
+@require_POST
+def finance_invoice_paid(request, pk: int):
+    return _finance_action(request, pk, services.order_invoice_paid,
+                           _("Invoice of order %(number)s recorded as paid."))
 
 
 @finance_required

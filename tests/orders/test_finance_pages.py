@@ -102,6 +102,30 @@ def test_finance_confirms_a_prepayment(client, prepaid, finance):
     assert prepaid.events.filter(to_status=S.PAID).count() == 1
 
 
+def test_finance_records_a_credit_invoice_paid(client, place, buyer, company, product, cco,
+                                               finance, other_finance):
+    company.credit_limit, company.payment_terms_days = Decimal("100000"), 30
+    company.save()
+    (order,) = place(buyer, [(product, 1)], payment_method="credit")
+    services.order_confirm(order_id=order.pk, actor=cco)
+    services.order_mark_ready(order_id=order.pk, actor=cco)
+    services.order_ship(order_id=order.pk, actor=cco, tracking_number="SF7")
+    _login(client, other_finance)
+    assert order.number not in client.get(HOME).content.decode()
+    assert client.post(f"/finance/orders/{order.pk}/invoice-paid/").status_code == 404
+    client.logout()
+    _login(client, finance)
+    page = client.get(HOME).content.decode()
+    assert f'action="/finance/orders/{order.pk}/invoice-paid/"' in page
+    response = client.post(f"/finance/orders/{order.pk}/invoice-paid/")
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.paid_at is not None and order.status == S.SHIPPED
+    page = client.get(HOME).content.decode()
+    assert f"Invoice of order {order.number} recorded as paid." in page
+    assert f'/finance/orders/{order.pk}/invoice-paid/"' not in page
+
+
 def test_payment_of_a_cancelled_order_is_a_conflict(client, prepaid, finance, buyer):
     services.order_cancel(order_id=prepaid.pk, actor=buyer)
     _login(client, finance)
@@ -369,7 +393,7 @@ def test_finance_pages_take_a_constant_number_of_queries(
     assert few == many
     page = client.get(HOME).content.decode()
     assert page.count("Payment received") == 5 and page.count("Approve credit") == 5
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):  # each list: its count and its page
         client.get(HOME)
     with django_assert_max_num_queries(8):
         client.get("/finance/pickup-codes/")

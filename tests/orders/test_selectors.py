@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from chemmall.errors import ConflictError
 from orders import services
 from orders.selectors import cart_for, company_outstanding_credit, orders_visible_to
 from tests.factories import StaffFactory
@@ -70,3 +71,26 @@ def test_outstanding_credit_counts_open_credit_orders(place, buyer, company, sub
     assert company_outstanding_credit(company.pk) == Decimal("500.00")
     services.order_cancel(order_id=first.pk, actor=cco, reason="test")
     assert company_outstanding_credit(company.pk) == Decimal("300.00")
+
+
+@pytest.mark.django_db
+def test_a_completed_credit_order_owes_until_its_invoice_is_paid(place, buyer, company,
+                                                                 subsidiary, cco):
+    company.credit_limit, company.payment_terms_days = Decimal("10000"), 30
+    company.save()
+    finance = StaffFactory(organization=subsidiary, roles=[Role.FINANCE])
+    product = sellable(seller=subsidiary, price="100.00")
+    (order,) = place(buyer, [(product, 2)], payment_method="credit",
+                     fulfilment="delivery")
+    services.order_confirm(order_id=order.pk, actor=cco)
+    services.order_mark_ready(order_id=order.pk, actor=cco)
+    services.order_ship(order_id=order.pk, actor=cco, tracking_number="SF9")
+    services.order_complete(order_id=order.pk, actor=cco)
+    assert company_outstanding_credit(company.pk) == Decimal("200.00")
+    with pytest.raises(ConflictError):
+        services.order_invoice_paid(order_id=order.pk, actor=cco)  # finance's to record
+    services.order_invoice_paid(order_id=order.pk, actor=finance)
+    services.order_invoice_paid(order_id=order.pk, actor=finance)  # once
+    order.refresh_from_db()
+    assert order.paid_at is not None and company_outstanding_credit(company.pk) == 0
+    assert order.events.filter(note="Invoice paid in full.").count() == 1
