@@ -388,10 +388,14 @@ class AssignmentQuoteView(APIView):
                                  "first quote or a revision, which supersedes the previous "
                                  "one."))
     def post(self, request, pk: int):
-        data = DealerQuoteSendSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
         with _answering(request.user, pk):
+            # Whose inquiry it is first: an outsider learns nothing from a validation error.
+            dealer = selectors.dealer_of(request.user)
+            if dealer is None or not Assignment.objects.filter(pk=pk, dealer=dealer).exists():
+                raise Assignment.DoesNotExist
+            data = DealerQuoteSendSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
             if values.get("product_id") is None:
                 product_id = (_assignments(request.user).filter(pk=pk)
                               .values_list("inquiry__product_id", flat=True).first())

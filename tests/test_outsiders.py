@@ -14,8 +14,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
+from dealers.models import RoutingRule, Statement
 from inquiries import services as inquiry_services
 from orders import services as order_services
+from tests.dealers.conftest import HANGZHOU, SUZHOU, dealer_user, make_dealer
 from tests.factories import TEST_PASSWORD, DepotFactory, StaffFactory
 from tests.orders.factories import AddressFactory, LicenceFactory, sellable
 
@@ -89,10 +91,21 @@ def world(subsidiary, other_subsidiary, company, buyer, outsider_buyer, settings
     guest_inquiry = inquiry_services.inquiry_submit(
         product_id=product.pk, quantity="5", contact_name="Outsider",
         contact_email="outsider@example.com")
+    # Dealer A of subsidiary A has an inquiry routed to it and a statement; the outsiders
+    # are dealer B's user (same subsidiary, other territory) and B's staff.
+    RoutingRule.objects.create(organization=subsidiary)
+    dealer_a = make_dealer(subsidiary, regions=[SUZHOU], categories=[product.category])
+    dealer_b = make_dealer(subsidiary, regions=[HANGZHOU], categories=[product.category],
+                           name="杭州经销")
+    routed = inquiry_services.inquiry_submit(buyer=buyer, product_id=product.pk, quantity="3",
+                                             delivery_region_code=SUZHOU)
+    statement = Statement.objects.create(dealer=dealer_a, month=datetime.date(2026, 10, 1))
     return {
         "ids": {"order": order.pk, "address": address.pk, "licence": licence.pk,
                 "pickup": pickup.pk, "inquiry": inquiry.pk, "event": message.pk,
-                "quote": quote.pk, "company": company.pk},
+                "quote": quote.pk, "company": company.pk,
+                "assignment": routed.dealer_assignment.pk, "statement": statement.pk},
+        "dealer_b": dealer_user(dealer_b), "dealer_a": dealer_user(dealer_a),
         "guest_token": guest_inquiry.access_token,
         "outsider_buyer": outsider_buyer, "b": b, "a": a, "order": order,
         "depot_a": depot_a.pk,
@@ -105,6 +118,7 @@ def _pages(world):
     buyer_side = [world["outsider_buyer"], b[Role.CCO]]
     o, i, q, e = ids["order"], ids["inquiry"], ids["quote"], ids["event"]
     admin = "/admin/inquiries/inquiry"
+    dealer_side = [world["dealer_b"], world["outsider_buyer"], b[Role.SUBSIDIARY_MANAGER]]
     return [
         ("orders:detail", f"/orders/{o}/", buyer_side),
         ("orders:print", f"/orders/{o}/print/", buyer_side),
@@ -130,6 +144,7 @@ def _pages(world):
          f"/inquiries/track/{world['guest_token']}/quotes/{q}/decline/", [None]),
         ("finance:payment", f"/finance/orders/{o}/payment/", [b[Role.FINANCE]]),
         ("finance:credit-approve", f"/finance/orders/{o}/credit/", [b[Role.FINANCE]]),
+        ("finance:invoice-paid", f"/finance/orders/{o}/invoice-paid/", [b[Role.FINANCE]]),
         ("finance:cancel", f"/finance/orders/{o}/cancel/", [b[Role.FINANCE]]),
         ("finance:pickup-code-extend", f"/finance/orders/{o}/pickup-code/",
          [b[Role.FINANCE]]),
@@ -144,6 +159,12 @@ def _pages(world):
          [b[Role.CCO]]),
         ("admin:inquiries_customer", f"{admin}/customer/{ids['company']}/",
          [b[Role.CCO], b[Role.SUBSIDIARY_MANAGER]]),
+        *[(f"dealers:{name}", f"/dealer/inquiries/{ids['assignment']}/{tail}", dealer_side)
+          for name, tail in (("assignment", ""), ("accept", "accept/"),
+                             ("decline", "decline/"), ("quote", "quote/"))],
+        ("dealers:statement", f"/dealer/statements/{ids['statement']}/", dealer_side),
+        ("dealers:statement-xlsx", f"/dealer/statements/{ids['statement']}/xlsx/",
+         dealer_side),
     ]
 
 
@@ -151,6 +172,7 @@ def _api(world):
     ids, b = world["ids"], world["b"]
     buyer_side = [world["outsider_buyer"], b[Role.CCO]]
     o, i, q, e = ids["order"], ids["inquiry"], ids["quote"], ids["event"]
+    dealer_side = [world["dealer_b"], world["outsider_buyer"], b[Role.SUBSIDIARY_MANAGER]]
     v1 = "/api/v1"
     return [
         ("api-company", f"{v1}/companies/{ids['company']}/", [world["outsider_buyer"]]),
@@ -167,6 +189,13 @@ def _api(world):
         ("api-inquiry-close", f"{v1}/inquiries/{i}/close/", [b[Role.CCO]]),
         ("api-quote-accept", f"{v1}/quotes/{q}/accept/", buyer_side),
         ("api-quote-decline", f"{v1}/quotes/{q}/decline/", buyer_side),
+        *[(f"api-dealer-assignment{suffix}", f"{v1}/dealer/assignments/{ids['assignment']}/"
+           f"{tail}", dealer_side)
+          for suffix, tail in (("", ""), ("-accept", "accept/"), ("-decline", "decline/"),
+                               ("-quote", "quote/"))],
+        *[(f"api-dealer-statement{suffix}", f"{v1}/dealer/statements/{ids['statement']}/"
+           f"{tail}", dealer_side + [b[Role.FINANCE]])
+          for suffix, tail in (("", ""), ("-xlsx", "xlsx/"), ("-paid", "paid/"))],
     ]
 
 
@@ -181,6 +210,7 @@ def _api_body(name, world):
         "api-quote-decline": {"reason": "Too dear."},
         "api-inquiry-messages": {"body": "Hello?"},
         "api-inquiry-quotes": {"unit_price": "1.00"},
+        "api-dealer-assignment-decline": {"reason": "Too far."},
     }.get(name, {})
 
 
@@ -243,6 +273,10 @@ def test_the_owners_do_reach_them(client, api_client, world, buyer):
     token, _created = Token.objects.get_or_create(user=buyer)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert api_client.get(f"/api/v1/orders/{world['ids']['order']}/").status_code == 200
+    ids = world["ids"]
+    assert _as(client, world["dealer_a"]).get(
+        f"/dealer/inquiries/{ids['assignment']}/").status_code == 200
+    assert client.get(f"/dealer/statements/{ids['statement']}/xlsx/").status_code == 200
 
 
 def test_a_pickup_code_of_another_depot_is_not_found(client, world):
