@@ -199,9 +199,14 @@ def test_the_task_settles_the_previous_month(world):
     assert Statement.objects.get().month == last_month
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_settlement_runs_at_once_write_one_statement(_regions_back, world):
+@pytest.fixture
+def regions_loaded(_regions_back, transactional_db):
+    """A transactional test before this one (on this worker) flushed the regions."""
     _load_regions()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_settlement_runs_at_once_write_one_statement(regions_loaded, world):
     line_at(world, dt.datetime(2026, 10, 5, 12, tzinfo=SHANGHAI))
     results, barrier = [], threading.Barrier(2)
 
