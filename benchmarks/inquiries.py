@@ -51,15 +51,10 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chemmall.settings")
-os.environ.setdefault("DATABASE_URL",
-                      "postgres://postgres@127.0.0.1:5432/chemmall_bench_inquiries")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Outbox sends go to a Redis database of their own, emptied by the script.
-os.environ["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
-os.environ.setdefault("EMAIL_URL", "dummymail://")
-os.environ.setdefault("DEBUG", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+common.environment("chemmall_bench_inquiries")
 
 RATE_TARGET = 200
 SHARE_TOLERANCE = 0.05
@@ -74,38 +69,12 @@ PRODUCTS = 50
 SWEEP_SELLERS, SWEEP_CCOS = 50, 20  # 1,000 CCOs: 100,000 open inquiries are 100 each
 
 
-def _database() -> tuple[str, str]:
-    """(server URL ending in /postgres, database name) of DATABASE_URL."""
-    url = os.environ["DATABASE_URL"]
-    base, name = url.rsplit("/", 1)
-    return f"{base}/postgres", name.split("?", 1)[0]
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    server, name = _database()
-    if not name.startswith("chemmall_bench"):
-        sys.exit(f"Refusing to drop {name!r}: the benchmark database must be chemmall_bench*.")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def flush_broker() -> None:
-    import redis
-
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
 
 
-def setup_django(*, migrate: bool) -> None:
-    import django
-
-    django.setup()
-    if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
 
 
 def _analyze(vacuum: bool = False) -> None:
@@ -313,11 +282,6 @@ def run_intake(ids: dict, *, clients: int, total: int, warmup: int, threads: boo
             "errors": dict(errors), "clients": clients}
 
 
-def _percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = math.ceil(p / 100 * len(sorted_values)) - 1  # nearest rank
-    return sorted_values[max(0, min(len(sorted_values) - 1, k))]
 
 
 def intake_check(seller_id: int) -> dict:
@@ -357,7 +321,7 @@ def intake_check(seller_id: int) -> dict:
 def report_intake(result: dict, check: dict) -> bool:
     lat = [x * 1000 for x in result["latencies"]]
     rate = result["count"] / result["wall"] if result["wall"] else 0.0
-    p50, p95, p99 = (_percentile(lat, p) for p in (50, 95, 99))
+    p50, p95, p99 = (common.percentile(lat, p) for p in (50, 95, 99))
     errors = "; ".join(f"{k} × {v}" for k, v in sorted(result["errors"].items())) or "none"
     print(f"\nIntake: {result['clients']} clients, {result['count']} inquiries in "
           f"{result['wall']:.2f} s")
@@ -574,17 +538,17 @@ def main() -> int:
         args.inquiries, args.warmup, args.open, args.due = 400, 2, 5000, 100
 
     started = time.perf_counter()
-    recreate_database()
-    flush_broker()
-    setup_django(migrate=True)
+    common.recreate_database()
+    common.flush_broker()
+    common.setup_django(migrate=True)
     ids = load_intake(clients=args.clients)
     set_caps(ids["seller"], args.inquiries + args.warmup * args.clients)
-    print(f"database {_database()[1]} ready: {CCOS} CCOs, {args.clients} clients "
+    print(f"database {common.database_name()} ready: {CCOS} CCOs, {args.clients} clients "
           f"({'threads' if args.threads else 'processes'}); setup "
           f"{time.perf_counter() - started:.1f} s")
     if args.profile:
         profile(ids)
-        flush_broker()
+        common.flush_broker()
         return 0
 
     from django.db import connection
@@ -607,7 +571,7 @@ def main() -> int:
         sweep_ids = load_sweep(open_count=args.open, calendar_id=calendar_id)
         print(f"\nloaded {args.open} open inquiries in {time.perf_counter() - t0:.1f} s")
         ok &= run_sweeps(sweep_ids, due=args.due)
-    flush_broker()
+    common.flush_broker()
     print(f"\ntotal {time.perf_counter() - started:.1f} s; "
           f"{'all checks passed' if ok else 'A CHECK FAILED'}")
     return 0 if ok else 1

@@ -31,7 +31,6 @@ A >= 150 orders/s, B >= 80 orders/s, p95 <= 50 ms, with 8 concurrent workers.
 """
 
 import argparse
-import math
 import multiprocessing
 import os
 import random
@@ -44,14 +43,10 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chemmall.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chemmall_bench_orders")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Outbox sends go to a Redis database of their own, emptied by the script.
-os.environ["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
-os.environ.setdefault("EMAIL_URL", "dummymail://")
-os.environ.setdefault("DEBUG", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+common.environment("chemmall_bench_orders")
 
 TARGETS = {"A": 150, "B": 80}
 P95_TARGET_MS = 50
@@ -59,38 +54,12 @@ SELLERS = 8
 HOT_STOCK = Decimal("100000000")
 
 
-def _database() -> tuple[str, str]:
-    """(server URL ending in /postgres, database name) of DATABASE_URL."""
-    url = os.environ["DATABASE_URL"]
-    base, name = url.rsplit("/", 1)
-    return f"{base}/postgres", name.split("?", 1)[0]
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    server, name = _database()
-    if not name.startswith("chemmall_bench"):
-        sys.exit(f"Refusing to drop {name!r}: the benchmark database must be chemmall_bench*.")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def flush_broker() -> None:
-    import redis
-
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
 
 
-def setup_django(*, migrate: bool) -> None:
-    import django
-
-    django.setup()
-    if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
 
 
 # --- Data -------------------------------------------------------------------------------------
@@ -279,11 +248,6 @@ def run_scenario(name: str, *, product_ids: list[int], buyers, per_worker: int, 
             "errors": dict(errors), "workers": len(buyers)}
 
 
-def _percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = math.ceil(p / 100 * len(sorted_values)) - 1  # nearest rank
-    return sorted_values[max(0, min(len(sorted_values) - 1, k))]
 
 
 def stock_check(product_ids: list[int]) -> dict:
@@ -307,7 +271,7 @@ def stock_check(product_ids: list[int]) -> dict:
 def report(result: dict, check: dict, *, target: int | None) -> bool:
     lat = [x * 1000 for x in result["latencies"]]
     rate = result["orders"] / result["wall"] if result["wall"] else 0.0
-    p50, p95, p99 = (_percentile(lat, p) for p in (50, 95, 99))
+    p50, p95, p99 = (common.percentile(lat, p) for p in (50, 95, 99))
     errors = ", ".join(f"{k} {v}" for k, v in sorted(result["errors"].items())) or "none"
     print(f"\n{result['name']}: {result['workers']} workers, {result['orders']} orders in "
           f"{result['wall']:.2f} s")
@@ -370,7 +334,7 @@ def profile(ids: dict, *, rounds: int = 200) -> None:
           f"({len(cart.captured_queries) + len(checkout.captured_queries)} statements)")
 
 
-def sell_out(ids: dict, *, buyers, args, common: dict) -> bool:
+def sell_out(ids: dict, *, buyers, args, shared: dict) -> bool:
     """C: stock for about half of what the workers ask for (each order 1-5 units, 3 on
     average, warm-up included): it runs out part way; the rest must be refused."""
     from catalog.models import Stock
@@ -378,7 +342,7 @@ def sell_out(ids: dict, *, buyers, args, common: dict) -> bool:
     units = args.workers * (args.orders * 3 // 2 + args.warmup * 5)
     Stock.objects.filter(product_id=ids["sold_out"]).update(on_hand=units)
     result = run_scenario("C hot product selling out", product_ids=[ids["sold_out"]],
-                          buyers=buyers, **common)
+                          buyers=buyers, **shared)
     ok = report(result, stock_check([ids["sold_out"]]), target=None)
     stock = Stock.objects.get(product_id=ids["sold_out"])
     print(f"  on hand {stock.on_hand}, reserved {stock.reserved}, available {stock.available}; "
@@ -404,16 +368,16 @@ def main() -> int:
         args.orders, args.products, args.warmup = 20, 200, 2
 
     started = time.perf_counter()
-    recreate_database()
-    flush_broker()
-    setup_django(migrate=True)
+    common.recreate_database()
+    common.flush_broker()
+    common.setup_django(migrate=True)
     ids = load(products=args.products, workers=args.workers, seed=args.seed)
-    print(f"database {_database()[1]} ready: {args.products} products, {args.workers} "
+    print(f"database {common.database_name()} ready: {args.products} products, {args.workers} "
           f"workers ({'threads' if args.threads else 'processes'}), {args.orders} orders each; "
           f"setup {time.perf_counter() - started:.1f} s")
     if args.profile:
         profile(ids)
-        flush_broker()
+        common.flush_broker()
         return 0
 
     from django.db import connection
@@ -424,20 +388,20 @@ def main() -> int:
               f"{os.cpu_count()} CPUs")
     buyers = ids["buyers"]
     first, second = buyers[:args.workers], buyers[args.workers:]
-    common = {"per_worker": args.orders, "warmup": args.warmup, "threads": args.threads,
+    shared = {"per_worker": args.orders, "warmup": args.warmup, "threads": args.threads,
               "seed": args.seed}
     ok = True
     if "A" in args.scenarios:
         result = run_scenario("A random products", product_ids=ids["random"], buyers=first,
-                              **common)
+                              **shared)
         ok &= report(result, stock_check(ids["random"]), target=TARGETS["A"])
     if "B" in args.scenarios:
         result = run_scenario("B one hot product", product_ids=[ids["hot"]], buyers=second,
-                              **common)
+                              **shared)
         ok &= report(result, stock_check([ids["hot"]]), target=TARGETS["B"])
     if "C" in args.scenarios:
-        ok &= sell_out(ids, buyers=first, args=args, common=common)
-    flush_broker()
+        ok &= sell_out(ids, buyers=first, args=args, shared=shared)
+    common.flush_broker()
     print(f"\ntotal {time.perf_counter() - started:.1f} s; "
           f"{'all stock checks passed' if ok else 'A CHECK FAILED'}")
     return 0 if ok else 1
