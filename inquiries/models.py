@@ -214,6 +214,10 @@ class Inquiry(models.Model):
             models.Index(fields=["remind_at"], condition=Q(reminded_at__isnull=True)
                          & Q(first_response_at__isnull=True), name="inquiry_remind_due"),
             models.Index(fields=["client_ip", "received_at"], name="inquiry_ip_recent"),
+            # The nightly reports read one day at a time (reports.services).
+            models.Index(fields=["received_at"], name="inquiry_received"),
+            models.Index(fields=["first_response_at"], name="inquiry_first_response",
+                         condition=Q(first_response_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -283,7 +287,8 @@ class InquiryEvent(models.Model):
         ordering = ["inquiry", "created_at", "pk"]
         verbose_name = _("inquiry event")
         verbose_name_plural = _("inquiry timeline")
-        indexes = [models.Index(fields=["actor", "created_at"])]
+        indexes = [models.Index(fields=["actor", "created_at"]),
+                   models.Index(fields=["created_at"], name="inquiryevent_created")]
 
     def __str__(self) -> str:
         return f"{self.inquiry_id}: {self.kind}"
@@ -303,6 +308,7 @@ class ResponseMiss(models.Model):
         ordering = ["-due_at"]
         verbose_name = _("missed response deadline")
         verbose_name_plural = _("missed response deadlines")
+        indexes = [models.Index(fields=["due_at"], name="responsemiss_due")]
         constraints = [
             # One miss per deadline, however often and wherever the sweep runs.
             models.UniqueConstraint(fields=["inquiry", "due_at"], name="responsemiss_once"),
@@ -363,7 +369,8 @@ class Quote(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="quote_quantity_gt_0"),
         ]
         indexes = [models.Index(fields=["valid_until"], condition=Q(status="sent"),
-                                name="quote_open_expiry")]
+                                name="quote_open_expiry"),
+                   models.Index(fields=["created_at"], name="quote_created")]
 
     def __str__(self) -> str:
         return f"{self.inquiry.number} v{self.version}"
