@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("orders.api")),
     path("", include("inquiries.api")),
     path("", include("dealers.api")),
+    path("", include("reports.api")),
 ]

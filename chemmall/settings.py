@@ -251,6 +251,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.cco_daily_report_task",
         "schedule": crontab(hour=0, minute=30),
     },
+    # The dashboards' rollups: today and yesterday every five minutes; the 35 days before
+    # nightly (an old day's inquiries are quoted, won or lost later).
+    "reports-rollups": {
+        "task": "reports.tasks.rollups_refresh_task",
+        "schedule": 300.0,
+    },
+    "reports-rollups-recent": {
+        "task": "reports.tasks.rollups_recent_task",
+        "schedule": crontab(hour=1, minute=0),
+    },
     "reports-monthly-flags": {
         "task": "reports.tasks.monthly_flags_task",
         "schedule": crontab(hour=1, minute=30, day_of_month=1),

@@ -20,6 +20,7 @@ urlpatterns = [
     path("inquiries/", include("inquiries.urls")),
     path("finance/", include("orders.urls_finance")),
     path("dealer/", include("dealers.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("chemmall.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

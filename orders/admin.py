@@ -28,7 +28,7 @@ from .models import (
     PickupLine,
 )
 from .selectors import licences_visible_to, orders_visible_to, pickups_visible_to
-from .staff_forms import CancelReasonForm
+from .staff_forms import CancelReasonForm, ReturnReasonForm
 from .tasks import outbox_send_task
 
 logger = logging.getLogger(__name__)

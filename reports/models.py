@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from inquiries.models import Channel  # an order placed at the checkout counts as "web"
 
 
 class CcoDailyReport(models.Model):
@@ -123,3 +124,127 @@ class MonthlyFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.kind} {self.cco_id}"
+
+
+# --- Rollups: the dashboards' tables, one day at a time ------------------------------------------
+#
+# Written only by `reports.services.rollups_refresh(day=...)`, which replaces a day's rows whole
+# (delete + one INSERT … SELECT … GROUP BY per table). "day" is the calendar day in Asia/Shanghai.
+
+
+def _money(verbose_name):
+    return models.DecimalField(verbose_name, max_digits=16, decimal_places=2,
+                               default=Decimal("0.00"))
+
+
+class DailySales(models.Model):
+    """Orders placed in the day and not cancelled (at the time of the refresh), by seller,
+    province of delivery (the delivery address's, else the pickup depot's) and channel (the
+    accepted quote's inquiry channel; a checkout order is "web"). Summing `orders` over any
+    set of rows counts every order once."""
+
+    day = models.DateField(_("day"))
+    seller = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("seller"))
+    province = models.ForeignKey("accounts.Region", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("province"))
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    from_inquiry = models.BooleanField(_("won from an inquiry"), default=False)
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    amount = _money(_("sales (CNY incl. VAT)"))
+
+    class Meta:
+        ordering = ["-day", "seller_id", "province_id", "channel"]
+        verbose_name = _("daily sales")
+        verbose_name_plural = _("daily sales")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "seller", "province", "channel",
+                                            "from_inquiry"],
+                                    name="dailysales_once", nulls_distinct=False),
+        ]
+        indexes = [models.Index(fields=["seller", "day"], name="dailysales_seller_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.seller_id} {self.province_id} {self.channel}: {self.amount}"
+
+
+class DailyCategorySales(models.Model):
+    """The same orders by category of their lines. An order with lines in two categories
+    counts in both rows (`orders` = orders containing the category); its total incl. VAT is
+    shared out in proportion to the lines' gross values, rounded so the shares add up to the
+    total to the cent. An order without lines has no category."""
+
+    day = models.DateField(_("day"))
+    seller = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("seller"))
+    category = models.ForeignKey("catalog.Category", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("category"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    amount = _money(_("sales (CNY incl. VAT)"))
+
+    class Meta:
+        ordering = ["-day", "seller_id", "category_id"]
+        verbose_name = _("daily sales by category")
+        verbose_name_plural = _("daily sales by category")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "seller", "category"],
+                                    name="dailycategorysales_once", nulls_distinct=False),
+        ]
+        indexes = [models.Index(fields=["seller", "day"], name="dailycatsales_seller_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.seller_id} {self.category_id}: {self.amount}"
+
+
+class DailyInquiries(models.Model):
+    """The inquiries received in the day, by seller and channel, and what has become of
+    them by the refresh (a cohort): quoted (at least one quote, or status quoted/won), won,
+    lost. Older days change as their inquiries move on; the nightly refresh of the recent
+    days (`rollups_recent_task`) keeps them current."""
+
+    day = models.DateField(_("day"))
+    seller = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("seller"))
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    received = models.PositiveIntegerField(_("received"), default=0)
+    quoted = models.PositiveIntegerField(_("quoted"), default=0)
+    won = models.PositiveIntegerField(_("won"), default=0)
+    lost = models.PositiveIntegerField(_("lost"), default=0)
+
+    class Meta:
+        ordering = ["-day", "seller_id", "channel"]
+        verbose_name = _("daily inquiries")
+        verbose_name_plural = _("daily inquiries")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "seller", "channel"],
+                                    name="dailyinquiries_once"),
+        ]
+        indexes = [models.Index(fields=["seller", "day"], name="dailyinquiries_seller_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.seller_id} {self.channel}: {self.received}"
+
+
+class DailyLostInquiries(models.Model):
+    """Of the inquiries received in the day, those lost by the refresh, by seller and reason."""
+
+    day = models.DateField(_("day"))
+    seller = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("seller"))
+    reason = models.CharField(_("lost reason"), max_length=16)
+    lost = models.PositiveIntegerField(_("lost"), default=0)
+
+    class Meta:
+        ordering = ["-day", "seller_id", "reason"]
+        verbose_name = _("daily lost inquiries")
+        verbose_name_plural = _("daily lost inquiries")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "seller", "reason"],
+                                    name="dailylostinquiries_once"),
+        ]
+        indexes = [models.Index(fields=["seller", "day"], name="dailylost_seller_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.seller_id} {self.reason}: {self.lost}"

@@ -10,22 +10,32 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Avg, Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models import DecimalField as DecimalOutput
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.calendar import working_time_between
 from accounts.models import WorkingCalendar
 from accounts.selectors import calendar_rules
 from inquiries.models import CcoProfile, Inquiry, InquiryEvent, Quote, ResponseMiss
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 from . import scoring
-from .models import CcoDailyReport, MonthlyFlag, ScoreWeights
+from .models import (
+    CcoDailyReport,
+    DailyCategorySales,
+    DailyInquiries,
+    DailyLostInquiries,
+    DailySales,
+    MonthlyFlag,
+    ScoreWeights,
+)
 
 Kind = InquiryEvent.Kind
 MESSAGE_KINDS = (Kind.MESSAGE_OUT, Kind.NOTE)
 DAY_LOCK = 7_302_001  # pg_advisory_xact_lock namespace: one computation of a day at a time
+ROLLUP_LOCK = 7_302_002  # the same for the dashboards' rollups of a day
 
 
 def _rule(name: str, default):
@@ -72,13 +82,13 @@ class _Figures:
                     or self.workload or self.deadline_misses)
 
 
-def _lock_day(key: int) -> None:
+def _lock_day(key: int, namespace: int = DAY_LOCK) -> None:
     """Concurrent runs for the same day (the nightly task and a backfill) queue here instead
     of failing on the unique constraint. SQLite (the embedded dev setup) locks the whole
     database for a write anyway."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DAY_LOCK, key])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key])
 
 
 def _by(rows, figures: dict[int, _Figures], **names: str) -> None:
@@ -343,3 +353,101 @@ def monthly_flags_compute(*, month: datetime.date) -> int:
     MonthlyFlag.objects.filter(month=month).delete()
     MonthlyFlag.objects.bulk_create(flags)
     return len(flags)
+
+
+# --- Rollups of the dashboards -------------------------------------------------------------------
+
+# Each order's total incl. VAT shared out over the categories of its lines, in proportion to
+# the lines' gross values (a line priced excl. VAT counts with the order's VAT rate). The
+# share of the k-th category (by id) is round(total × gross up to k / gross) minus the same
+# up to k − 1, so the shares add up to the total exactly. Orders without lines: no category.
+_CATEGORY_SALES_SQL = """
+WITH placed AS (
+    SELECT o.id, o.seller_id, o.total, o.vat_rate FROM {order} o
+    WHERE o.placed_at >= %(start)s AND o.placed_at < %(end)s AND o.status <> %(cancelled)s
+), by_category AS (
+    SELECT p.id AS order_id, p.seller_id, p.total, pr.category_id,
+           SUM(CASE WHEN l.tax_inclusive THEN l.line_total
+                    ELSE l.line_total * (1 + p.vat_rate) END) AS gross
+    FROM placed p JOIN {line} l ON l.order_id = p.id JOIN {product} pr ON pr.id = l.product_id
+    GROUP BY p.id, p.seller_id, p.total, pr.category_id
+), running AS (
+    SELECT seller_id, category_id, total, gross,
+           SUM(gross) OVER w AS upto, SUM(gross) OVER (PARTITION BY order_id) AS whole,
+           ROW_NUMBER() OVER w AS k, COUNT(*) OVER (PARTITION BY order_id) AS n
+    FROM by_category
+    WINDOW w AS (PARTITION BY order_id ORDER BY category_id ROWS UNBOUNDED PRECEDING)
+)
+INSERT INTO {target} (day, seller_id, category_id, orders, amount)
+SELECT %(day)s, seller_id, category_id, COUNT(*), SUM(share) FROM (
+    SELECT seller_id, category_id,
+           CASE WHEN whole > 0 THEN ROUND(total * upto / whole, 2)
+                                    - ROUND(total * (upto - gross) / whole, 2)
+                ELSE ROUND(total * k / n, 2) - ROUND(total * (k - 1) / n, 2) END AS share
+    FROM running
+    UNION ALL
+    SELECT p.seller_id, NULL, p.total FROM placed p
+    WHERE NOT EXISTS (SELECT 1 FROM {line} l WHERE l.order_id = p.id)
+) AS shares
+GROUP BY seller_id, category_id
+"""
+
+
+def _sales_rows(day: datetime.date, start, end) -> list[DailySales]:
+    channel_of = (Inquiry.objects.filter(order=OuterRef("pk")).order_by("pk")
+                  .values("channel")[:1])
+    rows = (Order.objects.filter(placed_at__gte=start, placed_at__lt=end)
+            .exclude(status=Order.Status.CANCELLED)
+            .annotate(province=Coalesce("address__region__parent_id", "address__region_id",
+                                        "pickup_depot__region__parent_id",
+                                        "pickup_depot__region_id"),
+                      quote_channel=Subquery(channel_of))
+            .values("seller_id", "province", "quote_channel")
+            .annotate(n=Count("pk"), amount=Sum("total")).order_by())
+    web = Inquiry._meta.get_field("channel").default  # a checkout order counts as "web"
+    return [DailySales(day=day, seller_id=row["seller_id"], province_id=row["province"],
+                       channel=row["quote_channel"] or web,
+                       from_inquiry=row["quote_channel"] is not None, orders=row["n"],
+                       amount=row["amount"]) for row in rows]
+
+
+def _inquiry_rows(day: datetime.date, start, end) -> tuple[list, list]:
+    received = Inquiry.objects.filter(received_at__gte=start, received_at__lt=end).order_by()
+    Status = Inquiry.Status
+    quoted = Q(Exists(Quote.objects.filter(inquiry=OuterRef("pk")))) | Q(
+        status__in=[Status.QUOTED, Status.WON])
+    funnel = (received.values("seller_id", "channel")
+              .annotate(received=Count("pk"), quoted=Count("pk", filter=quoted),
+                        won=Count("pk", filter=Q(status=Status.WON)),
+                        lost=Count("pk", filter=Q(status=Status.LOST))))
+    losses = (received.filter(status=Status.LOST).values("seller_id", "lost_reason")
+              .annotate(n=Count("pk")))
+    return ([DailyInquiries(day=day, **row) for row in funnel],
+            [DailyLostInquiries(day=day, seller_id=row["seller_id"], reason=row["lost_reason"],
+                                lost=row["n"]) for row in losses])
+
+
+@transaction.atomic
+def rollups_refresh(*, day: datetime.date) -> dict[str, int]:
+    """Replace the day's rows of the four rollups (`DailySales`, `DailyCategorySales`,
+    `DailyInquiries`, `DailyLostInquiries`; their docstrings define the figures) from the raw
+    rows: one DELETE per table and one GROUP BY over the day per table, whatever the
+    volume. Running it again on the same data writes the same rows. Returns the rows
+    written: {"sales", "categories", "inquiries", "lost"}."""
+    _lock_day(day.toordinal(), ROLLUP_LOCK)
+    start, end = scoring.day_bounds(day)
+    tables = (DailySales, DailyCategorySales, DailyInquiries, DailyLostInquiries)
+    for model in tables:
+        model.objects.filter(day=day).delete()
+    written = {"sales": len(DailySales.objects.bulk_create(_sales_rows(day, start, end)))}
+    funnel, losses = _inquiry_rows(day, start, end)
+    written["inquiries"] = len(DailyInquiries.objects.bulk_create(funnel))
+    written["lost"] = len(DailyLostInquiries.objects.bulk_create(losses))
+    with connection.cursor() as cursor:
+        cursor.execute(_CATEGORY_SALES_SQL.format(
+            order=Order._meta.db_table, line=OrderLine._meta.db_table,
+            product=OrderLine._meta.get_field("product").related_model._meta.db_table,
+            target=DailyCategorySales._meta.db_table),
+            {"start": start, "end": end, "day": day, "cancelled": Order.Status.CANCELLED})
+        written["categories"] = cursor.rowcount
+    return written

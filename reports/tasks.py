@@ -1,5 +1,6 @@
 """Timed work of the reports app (settings.CELERY_BEAT_SCHEDULE): the daily CCO report at
-00:30 Asia/Shanghai, then the routing weights; the monthly flags on the 1st.
+00:30 Asia/Shanghai, then the routing weights; the monthly flags on the 1st; the dashboards'
+rollups of today and yesterday every few minutes, and of the recent weeks nightly.
 
 Dates travel as ISO strings; every task replaces its rows whole, so a redelivered or
 repeated run writes the same values."""
@@ -37,3 +38,25 @@ def monthly_flags_task(month: str | None = None) -> int:
     else:
         target = _today().replace(day=1) - datetime.timedelta(days=1)
     return services.monthly_flags_compute(month=target.replace(day=1))
+
+
+def _refresh(days: list[datetime.date]) -> int:
+    return sum(sum(services.rollups_refresh(day=day).values()) for day in days)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rollups_refresh_task() -> int:
+    """The dashboards' rollups of today and yesterday (Asia/Shanghai): run every few minutes,
+    so today's figures lag by that much and late changes to yesterday land. Returns the
+    rows written."""
+    today = _today()
+    return _refresh([today, today - datetime.timedelta(days=1)])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rollups_recent_task(days: int = 35) -> int:
+    """Nightly: the rollups of the last `days` days before yesterday, where the inquiry funnel
+    of a day (what its inquiries became) and late cancellations still change the figures.
+    Returns the rows written."""
+    today = _today()
+    return _refresh([today - datetime.timedelta(days=n) for n in range(2, days + 2)])

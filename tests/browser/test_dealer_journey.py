@@ -4,7 +4,6 @@ when the order is completed and paid its commission line appears in the portal, 
 month's settlement lists it, downloadable as Excel."""
 
 import datetime
-import io
 import re
 from decimal import Decimal
 
@@ -110,7 +109,8 @@ def test_a_routed_inquiry_becomes_a_dealer_deal_and_a_commission(page, browser, 
         screenshot(dealer_page, "dealer-statement")
         with dealer_page.expect_download() as download:
             dealer_page.get_by_role("link", name="Download as Excel").click()
-        sheet = load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+        with open(download.value.path(), "rb") as file:  # a temp file without a suffix
+            sheet = load_workbook(file).active
         assert [row[1] for row in sheet.iter_rows(min_row=4, values_only=True)][0] == order.number
     finally:
         context.close()

@@ -60,7 +60,7 @@ def test_nothing_accrues_before_completion_and_payment(world):
 
 
 def test_territory_order_accrues_at_the_base_rate_once(world):
-    order = complete_and_pay(bought(world), seller_staff=world.staff, finance=world.finance)
+    complete_and_pay(bought(world), seller_staff=world.staff, finance=world.finance)
     assert services.commissions_sweep()["accrued"] == 1
     assert services.commissions_sweep()["accrued"] == 0
     line = CommissionLine.objects.get()
@@ -200,7 +200,7 @@ def test_the_task_settles_the_previous_month(world):
 
 
 @pytest.fixture
-def regions_loaded(_regions_back, transactional_db):
+def regions_loaded(_regions_back, transactional_db):  # noqa: F811 (the fixture by name)
     """A transactional test before this one (on this worker) flushed the regions."""
     _load_regions()
 

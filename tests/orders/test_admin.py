@@ -381,3 +381,34 @@ def test_changelists_take_a_constant_number_of_queries(client, place, buyer, sub
     assert _queries(client, CHANGELIST) == few
     with django_assert_max_num_queries(16):
         client.get(CHANGELIST)
+
+
+def test_a_completed_order_is_returned_with_a_reason(client, delivery, cco, finance):
+    services.order_confirm(order_id=delivery.pk, actor=cco)
+    services.order_payment_confirm(order_id=delivery.pk, actor=finance)
+    services.order_mark_ready(order_id=delivery.pk, actor=cco)
+    services.order_ship(order_id=delivery.pk, actor=cco, tracking_number="SF1")
+    services.order_complete(order_id=delivery.pk, actor=cco)
+    _login(client, cco)
+    page = _act(client, "mark_returned", [delivery]).content.decode()
+    assert 'name="reason"' in page and "Reason for the return" in page
+    response = _act(client, "mark_returned", [delivery], apply="1", reason="Wrong grade")
+    assert "1 order returned." in _messages(response)
+    delivery.refresh_from_db()
+    assert delivery.status == S.RETURNED
+    assert delivery.events.get(to_status=S.RETURNED).note == "Wrong grade"
+
+
+def test_finance_records_a_credit_invoice_paid_in_the_admin(client, place, buyer, company,
+                                                            subsidiary, cco, finance):
+    company.credit_limit, company.payment_terms_days = Decimal("100000"), 30
+    company.save()
+    (order,) = place(buyer, [(sellable(seller=subsidiary), 1)], payment_method="credit")
+    services.order_confirm(order_id=order.pk, actor=cco)
+    _login(client, cco)
+    assert "invoice_paid" not in _actions_offered(client)
+    _login(client, finance)
+    response = _act(client, "invoice_paid", [order])
+    assert "Invoice of 1 order recorded as paid." in _messages(response)
+    order.refresh_from_db()
+    assert order.paid_at is not None

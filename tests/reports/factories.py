@@ -14,10 +14,16 @@ import factory
 
 from accounts.models import CalendarDay, Role
 from inquiries.models import CcoProfile, Inquiry, InquiryEvent, Quote, ResponseMiss
-from orders.models import Order
+from orders.models import Order, OrderLine
 from reports.models import CcoDailyReport
 from tests.catalog.factories import ProductFactory
-from tests.factories import BuyerFactory, CompanyFactory, StaffFactory, SubsidiaryFactory
+from tests.factories import (
+    BuyerFactory,
+    CompanyFactory,
+    DepotFactory,
+    StaffFactory,
+    SubsidiaryFactory,
+)
 from tests.orders.factories import AddressFactory
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -137,3 +143,29 @@ class ReportFactory(factory.django.DjangoModelFactory):
 def holiday(calendar, day: datetime.date) -> CalendarDay:
     return CalendarDay.objects.create(calendar=calendar, date=day, kind=CalendarDay.Kind.HOLIDAY,
                                       name="test")
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    """A line of `order`; its line_total is what a test gives (priced incl. VAT unless
+    `tax_inclusive=False`)."""
+
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory, seller=factory.SelfAttribute("..order.seller"),
+                                 indexed=False)
+    quantity = Decimal("1")
+    unit = "kg"
+    unit_price = factory.SelfAttribute("line_total")
+    line_total = Decimal("100.00")
+
+
+def pickup_order(**kwargs) -> Order:
+    """A pickup order at a depot of its seller (the depot's region: `depot__region`)."""
+    kwargs.setdefault("seller", SubsidiaryFactory())
+    depot_kwargs = {k.removeprefix("depot__"): kwargs.pop(k) for k in list(kwargs)
+                    if k.startswith("depot__")}
+    depot = DepotFactory(organization=kwargs["seller"], **depot_kwargs)
+    return OrderFactory(fulfilment=Order.Fulfilment.PICKUP, address=None, pickup_depot=depot,
+                        **kwargs)

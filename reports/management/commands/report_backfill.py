@@ -16,13 +16,17 @@ def _date(value: str) -> datetime.date:
 
 class Command(BaseCommand):
     help = ("Compute the daily CCO reports of every day from FROM to TO (inclusive, ISO "
-            "dates), one day per transaction; days already reported are replaced.")
+            "dates), one day per transaction; days already reported are replaced. With "
+            "--rollups, the dashboards' rollups of each day too.")
 
     def add_arguments(self, parser):
         parser.add_argument("first", metavar="FROM", type=_date)
         parser.add_argument("last", metavar="TO", type=_date)
+        parser.add_argument("--rollups", action="store_true",
+                            help="Also refresh the dashboards' rollups of each day.")
 
-    def handle(self, *args, first: datetime.date, last: datetime.date, **options):
+    def handle(self, *args, first: datetime.date, last: datetime.date, rollups: bool = False,
+               **options):
         if last < first:
             raise CommandError(f"TO ({last}) is before FROM ({first}).")
         today = timezone.localdate(timezone=report_tz())
@@ -34,7 +38,10 @@ class Command(BaseCommand):
         for n in range(days):
             day = first + datetime.timedelta(days=n)
             rows += services.cco_daily_report_compute(day=day)
+            if rollups:
+                services.rollups_refresh(day=day)
             self.stderr.write(f"\r{n + 1}/{days} {day} ({rows} rows)", ending="")
             self.stderr.flush()
         self.stderr.write("")
-        self.stdout.write(f"{days} days, {rows} report rows from {first} to {last}.")
+        self.stdout.write(f"{days} days, {rows} report rows from {first} to {last}"
+                          + (", rollups refreshed." if rollups else "."))
