@@ -25,6 +25,7 @@ Timed (targets of the reports issue, "Speed"):
 import argparse
 import datetime
 import io
+import os
 import statistics
 import sys
 import time
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 common.environment("chemmall_bench_reports")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")  # Django's test client
 
 DAY_TARGET_S = 2.0
 PAGE_P95_TARGET_MS = 100.0
@@ -275,6 +277,23 @@ def time_pages(people: dict, paths: list[str], *, requests: int) -> bool:
     return ok
 
 
+def time_export(user, *, today: datetime.date) -> bool:
+    """The leaderboard of the whole year as an Excel workbook, as the export writes it."""
+    from reports import exports, tables
+    from reports.selectors import Period
+
+    started = time.perf_counter()
+    table = tables.load("leaderboard", user=user, today=today,
+                        period=Period(start=today - datetime.timedelta(days=DAYS), end=today))
+    response = exports.as_xlsx(table, filename="leaderboard-year")
+    took = time.perf_counter() - started
+    met = took <= EXPORT_TARGET_S
+    print(f"  full-year leaderboard XLSX: {took:.1f} s, {len(table.rows)} rows, "
+          f"{len(response.content) / 1024:.0f} KiB "
+          f"(target <= {EXPORT_TARGET_S:.0f} s: {'met' if met else 'MISSED'})")
+    return met
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the year's volume")
@@ -314,19 +333,7 @@ def main() -> int:
             print(f"  (no page {name} yet)")
     if paths:
         ok &= time_pages(people, paths, requests=args.requests)
-    try:
-        from reports import exports
-    except ImportError:
-        print("  (no leaderboard export yet)")
-    else:
-        started = time.perf_counter()
-        data = exports.leaderboard_xlsx(user=people["hq_manager"],
-                                        start=today - datetime.timedelta(days=DAYS), end=today)
-        took = time.perf_counter() - started
-        met = took <= EXPORT_TARGET_S
-        ok &= met
-        print(f"  full-year leaderboard XLSX: {took:.1f} s, {len(data) / 1024:.0f} KiB "
-              f"(target <= {EXPORT_TARGET_S:.0f} s: {'met' if met else 'MISSED'})")
+    ok &= time_export(people["hq_manager"], today=today)
     common.flush_broker()
     print(f"\ntotal {time.perf_counter() - started:.0f} s; "
           f"{'all targets met' if ok else 'a target was MISSED'}")
