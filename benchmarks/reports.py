@@ -332,6 +332,9 @@ def main() -> int:
         except NoReverseMatch:
             print(f"  (no page {name} yet)")
     if paths:
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)  # the manifest, DEBUG off
         ok &= time_pages(people, paths, requests=args.requests)
     ok &= time_export(people["hq_manager"], today=today)
     common.flush_broker()
