@@ -36,6 +36,7 @@ import common  # noqa: E402
 
 common.environment("chemmall_bench_reports")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")  # Django's test client
+os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
 
 DAY_TARGET_S = 2.0
 PAGE_P95_TARGET_MS = 100.0

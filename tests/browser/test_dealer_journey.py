@@ -78,6 +78,8 @@ def test_a_routed_inquiry_becomes_a_dealer_deal_and_a_commission(page, browser, 
 
         # 3. The buyer accepts the dealer's quote: delivery, prepayment.
         page.goto(f"/inquiries/{inquiry.pk}/")
+        expect(page.locator(".quote-card")).to_contain_text(
+            "Suzhou Suxin Trading, local dealer of Jiangsu Fine Chemicals")
         page.check("#accept input[name=fulfilment][value=delivery]")
         page.check("#accept input[name=payment_method][value=prepayment]")
         with page.expect_navigation():
