@@ -84,8 +84,14 @@ def assignment_accept(*, assignment_id: int, user) -> Assignment:
         if assignment.status == Status.ACCEPTED:
             return assignment  # a repeated click
         _refuse_closed(assignment)
-    inquiry.owner, inquiry.assigned_at = user, now
-    inquiry.save(update_fields=["owner", "assigned_at"])
+    # The dealer owns it now like a CCO would, and owes the buyer an answer within the
+    # seller's service level: if it never quotes or writes, the deadline sweep escalates it
+    # to the CCOs (no reminder mail: those link to the workbench, which dealers do not use).
+    _remind, due = inquiry_services.response_deadlines(inquiry, start=now)
+    inquiry.owner, inquiry.assigned_at, inquiry.delegated_at = user, now, None
+    inquiry.response_due_at, inquiry.remind_at = due, None
+    inquiry.save(update_fields=["owner", "assigned_at", "delegated_at", "response_due_at",
+                                "remind_at"])
     InquiryEvent.objects.create(
         inquiry=inquiry, kind=Kind.ASSIGNED, actor=user,
         body=_("The dealer %(dealer)s accepted: %(name)s answers.")

@@ -251,6 +251,12 @@ def _deadlines(inquiry: Inquiry, *, start: datetime.datetime, rules=None) -> tup
             add_working_time(rules, start=start, duration=hours))
 
 
+def response_deadlines(inquiry: Inquiry, *, start: datetime.datetime) -> tuple:
+    """(reminder, deadline) of an answer owed from `start` on (another app's owner: a dealer
+    who accepted an inquiry owes the buyer an answer within the same service level)."""
+    return _deadlines(inquiry, start=start)
+
+
 def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool = False,
                    actor=None, restart_clock: bool = False, only_with_owner: bool = False,
                    now: datetime.datetime | None = None, also_save=(),

@@ -128,10 +128,36 @@ def test_accept_hands_the_inquiry_to_the_dealer_user(world):
     again = services.assignment_accept(assignment_id=assignment.pk, user=world.user)
     assert again.decided_at == assignment.decided_at
     assert inquiry.events.filter(kind=Kind.ASSIGNED).count() == 1
-    # Nobody sweeps it back to the CCOs.
-    assert inquiry_services.inquiries_sweep(now=timezone.now() + dt.timedelta(days=10))
+    # It owes the buyer an answer within the seller's service level.
+    assert inquiry.response_due_at > assignment.decided_at and inquiry.delegated_at is None
+    inquiry_services.inquiries_sweep(now=inquiry.response_due_at - dt.timedelta(minutes=1))
     inquiry.refresh_from_db()
-    assert inquiry.owner == world.user
+    assert inquiry.owner == world.user and inquiry.escalation_count == 0
+
+
+def test_an_accepted_inquiry_the_dealer_never_answers_goes_to_a_cco(world):
+    inquiry = routed(world)
+    services.assignment_accept(assignment_id=inquiry.dealer_assignment.pk, user=world.user)
+    inquiry.refresh_from_db()
+    inquiry_services.inquiries_sweep(now=inquiry.response_due_at + dt.timedelta(minutes=1))
+    inquiry.refresh_from_db()
+    assert inquiry.owner in world.ccos and inquiry.escalation_count == 1
+    assert inquiry.misses.get().owner == world.user
+    assert inquiry.events.filter(kind=Kind.ESCALATED).count() == 1
+
+
+def test_a_quote_from_the_dealer_stops_its_deadline(world):
+    inquiry = routed(world)
+    pk = inquiry.dealer_assignment.pk
+    services.assignment_accept(assignment_id=pk, user=world.user)
+    services.dealer_quote_send(
+        assignment_id=pk, user=world.user, product_id=world.product.pk, quantity="10",
+        unit_price="110.00", valid_until=timezone.localdate() + dt.timedelta(days=5),
+        lead_time_days=3, incoterm="DAP", payment_terms="Prepayment")
+    inquiry.refresh_from_db()
+    inquiry_services.inquiries_sweep(now=inquiry.response_due_at + dt.timedelta(minutes=1))
+    inquiry.refresh_from_db()
+    assert inquiry.owner == world.user and not inquiry.misses.exists()
 
 
 def test_decline_needs_a_reason_and_sends_it_to_a_cco(world):
