@@ -261,6 +261,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.rollups_recent_task",
         "schedule": crontab(hour=1, minute=0),
     },
+    # Yesterday's figures in every manager's mailbox at 08:00; background exports whose
+    # message was lost are queued again, old export files removed.
+    "reports-digest": {
+        "task": "reports.tasks.digest_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "reports-exports-sweep": {
+        "task": "reports.tasks.export_jobs_sweep_task",
+        "schedule": 60.0,
+    },
     "reports-monthly-flags": {
         "task": "reports.tasks.monthly_flags_task",
         "schedule": crontab(hour=1, minute=30, day_of_month=1),
@@ -308,6 +318,11 @@ INQUIRY_ROUTING_STEPS = [
     "dealers.routing.step_dealer",
     "inquiries.routing.step_cco",
 ]
+# Exports of more rows than this (and leaderboards of more than 92 days) are written by a
+# Celery task; the page shows its progress and then the download. Finished files are kept
+# this many days.
+REPORTS_ASYNC_EXPORT_ROWS = env.int("REPORTS_ASYNC_EXPORT_ROWS", default=5000)
+REPORTS_EXPORT_KEEP_DAYS = env.int("REPORTS_EXPORT_KEEP_DAYS", default=7)
 # Guests (not signed in) may send this many inquiries per hour from one address.
 GUEST_INQUIRIES_PER_HOUR = env.int("GUEST_INQUIRIES_PER_HOUR", default=10)
 VAT_RATE = Decimal(env.str("VAT_RATE", default="0.13"))

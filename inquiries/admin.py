@@ -261,7 +261,8 @@ class InquiryAdmin(admin.ModelAdmin):
                     "owner_column", "deadline_column", "received_at"]
     list_display_links = ["number"]
     list_filter = [OwnerFilter, StateFilter, "status", OverdueFilter, "channel",
-                   "is_unlisted", ("seller", admin.RelatedOnlyFieldListFilter), CompanyFilter]
+                   "is_unlisted", ("delegated_at", admin.EmptyFieldListFilter),
+                   ("seller", admin.RelatedOnlyFieldListFilter), CompanyFilter]
     search_fields = ["number", "product__chemical__cas", "chemical__cas", "requested_cas",
                      "requested_name", "product__name_en", "product__name_zh", "product__sku",
                      "product__chemical__name_en", "product__chemical__name_zh",

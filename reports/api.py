@@ -172,6 +172,31 @@ class ReportChannelSerializer(ReportSalesSerializer):
     label = serializers.CharField()
     received = serializers.IntegerField()
     won = serializers.IntegerField()
+    spend = _money(allow_null=True, help_text=_(
+        "The channel's spend over the period (monthly spend pro rata of the days); empty "
+        "where none is entered."))
+    cost_per_won = _money(allow_null=True, help_text=_(
+        "Spend / inquiries won; empty without spend or without a win."))
+
+
+class ReportTargetSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text=_("The subsidiary's code or the CCO's user id."))
+    label = serializers.CharField()
+    target = _money()
+    sales = _money(help_text=_("Sales of the month to date."))
+    percent = serializers.DecimalField(max_digits=10, decimal_places=1,
+                                       help_text=_("Sales / target × 100."))
+    reached = serializers.BooleanField()
+
+
+class ReportCcoTargetSerializer(ReportTargetSerializer):
+    subsidiary = serializers.CharField()
+
+
+class ReportTargetsSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    subsidiaries = ReportTargetSerializer(many=True)
+    ccos = ReportCcoTargetSerializer(many=True)
 
 
 class ReportLostReasonSerializer(serializers.Serializer):
@@ -249,6 +274,7 @@ class DashboardSerializer(serializers.Serializer):
     unmet_demand = ReportUnmetDemandSerializer(many=True)
     leaderboard = ReportLeaderboardRowSerializer(many=True)
     dealers = ReportDealerSerializer(many=True)
+    targets = ReportTargetsSerializer(help_text=_("The monthly targets of this month."))
 
 
 class DashboardView(APIView):
@@ -261,8 +287,9 @@ class DashboardView(APIView):
             "Every figure of the managers' dashboard for a period (default: the last 30 days): "
             "sales today, yesterday and month to date, month on month and year on year, the "
             "30- and 90-day daily series, sales by subsidiary, category and province, the "
-            "inquiry funnel, channel return, lost reasons, unmet demand, the CCO leaderboard "
-            "and dealer performance."))
+            "inquiry funnel, channel return with spend and cost per won deal, lost reasons, "
+            "unmet demand, the CCO leaderboard, dealer performance and this month's "
+            "targets."))
     def get(self, request):
         _readers_only(request.user)
         query = DashboardQuerySerializer(data=request.query_params)

@@ -7,8 +7,10 @@ never edited by hand; the dashboards read them instead of scanning raw rows per 
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
@@ -248,3 +250,136 @@ class DailyLostInquiries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.seller_id} {self.reason}: {self.lost}"
+
+
+# --- Targets and channel spend: entered by managers in the admin ---------------------------------
+
+
+class SalesTarget(models.Model):
+    """A month's sales target of a subsidiary (no CCO: the sales of the organisation and
+    everything below it, from `DailySales`) or of one of its CCOs (the CCO's won sales under
+    that subsidiary, from `CcoDailyReport.sales_amount`)."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="sales_targets",
+                                     verbose_name=_("subsidiary"))
+    cco = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                            on_delete=models.CASCADE, related_name="sales_targets",
+                            verbose_name=_("CCO"),
+                            help_text=_("Empty for the target of the whole subsidiary."))
+    amount = _money(_("target (CNY incl. VAT)"))
+
+    class Meta:
+        ordering = ["-month", "organization_id", "cco_id"]
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "organization", "cco"],
+                                    name="salestarget_once", nulls_distinct=False),
+            models.CheckConstraint(condition=Q(month__day=1), name="salestarget_first_day"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="salestarget_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.organization_id} {self.cco_id or '-'}: {self.amount}"
+
+    def clean(self):
+        super().clean()
+        if self.month:
+            self.month = self.month.replace(day=1)  # any day stands for its month
+        if self.cco_id and self.organization_id and (
+                self.cco.organization_id != self.organization_id):
+            raise ValidationError({"cco": _("This CCO does not work for this subsidiary.")})
+
+
+class ChannelSpend(models.Model):
+    """What a subsidiary spent on an inquiry channel in a month (ads, fairs, referral fees),
+    for the cost per won deal of the channel return."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="channel_spend",
+                                     verbose_name=_("subsidiary"))
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    amount = _money(_("spend (CNY)"))
+
+    class Meta:
+        ordering = ["-month", "organization_id", "channel"]
+        verbose_name = _("channel spend")
+        verbose_name_plural = _("channel spend")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "organization", "channel"],
+                                    name="channelspend_once"),
+            models.CheckConstraint(condition=Q(month__day=1), name="channelspend_first_day"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="channelspend_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.organization_id} {self.channel}: {self.amount}"
+
+    def clean(self):
+        super().clean()
+        if self.month:
+            self.month = self.month.replace(day=1)
+
+
+# --- Exports run in the background ---------------------------------------------------------------
+
+
+class ExportJob(models.Model):
+    """A large export of a report table, written by `reports.tasks.export_run_task` into a
+    private file (MEDIA_ROOT, served only to its owner through a view). Written only by
+    `reports.export_jobs`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="report_exports", verbose_name=_("user"))
+    table = models.CharField(_("table"), max_length=32)
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    today = models.DateField(_("asked on"), help_text=_(
+        "The day of the request in Asia/Shanghai: the tables of today, yesterday and the "
+        "month to date count from it."))
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices,
+                              default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to="reports/exports/%Y/%m/", blank=True,
+                            max_length=200)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    queued_at = models.DateTimeField(_("queued"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last progress"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("report export")
+        verbose_name_plural = _("report exports")
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="exportjob_progress"),
+        ]
+        indexes = [models.Index(fields=["status", "queued_at"], name="exportjob_status")]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.start}–{self.end} {self.format} ({self.status})"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.table}-{self.start:%Y%m%d}-{self.end:%Y%m%d}.{self.format}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

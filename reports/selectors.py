@@ -23,14 +23,19 @@ from inquiries.models import Channel, Inquiry, LostReason
 from . import scoring
 from .models import (
     CcoDailyReport,
+    ChannelSpend,
     DailyCategorySales,
     DailyInquiries,
     DailyLostInquiries,
     DailySales,
+    ExportJob,
     MonthlyFlag,
+    SalesTarget,
 )
 
 ZERO = Decimal("0.00")
+CENTS = Decimal("0.01")
+PERCENT_PLACES = Decimal("0.1")
 RATE_PLACES = Decimal("0.0001")
 UNMET_DEMAND_ROWS = 20
 
@@ -230,10 +235,38 @@ def inquiry_funnel(user, period: Period) -> dict:
 CHECKOUT = "checkout"
 
 
+def channel_spend(user, period: Period) -> dict[str, Decimal]:
+    """The spend per channel of the organisations `user` sees, over the period: each month's
+    `ChannelSpend` pro rata of the days of the month the period covers (all of March for
+    1–31 March, a third of a 30-day month's for 10 of its days), rounded to the cent per
+    channel at the end. One query."""
+    rows = (_scoped(ChannelSpend.objects.filter(month__gte=period.start.replace(day=1),
+                                                month__lte=period.end), user, "organization")
+            .values("month", "channel").annotate(amount=Sum("amount")).order_by())
+    spend: dict[str, Decimal] = {}
+    for row in rows:
+        month = row["month"]
+        following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        covered = (min(period.end, following - datetime.timedelta(days=1))
+                   - max(period.start, month)).days + 1
+        share = row["amount"] * covered / (following - month).days
+        spend[row["channel"]] = spend.get(row["channel"], ZERO) + share
+    return {key: value.quantize(CENTS, rounding=ROUND_HALF_UP) for key, value in spend.items()}
+
+
+def cost_per_won(spend: Decimal | None, won: int) -> Decimal | None:
+    """Spend / won deals, to the cent; None (blank) without spend or without a win."""
+    if not spend or not won:
+        return None
+    return (spend / won).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
 def channel_return(user, period: Period) -> list[dict]:
     """Per channel: inquiries received and won (of those received in the period), and the
     orders and sales from them placed in the period; orders placed at the checkout without
-    an inquiry make a row of their own ("checkout")."""
+    an inquiry make a row of their own ("checkout"). Where spend is entered for a channel
+    (`channel_spend`): the spend and the cost per won deal (spend / inquiries won), blank
+    without spend or without a win; a channel with spend and no return still has its row."""
     inquiries = {row["channel"]: row for row in
                  _scoped(DailyInquiries.objects.filter(**period.filter()), user)
                  .values("channel").annotate(received=Sum("received"), won=Sum("won"))
@@ -242,15 +275,18 @@ def channel_return(user, period: Period) -> list[dict]:
              _scoped(DailySales.objects.filter(**period.filter()), user)
              .values("channel", "from_inquiry")
              .annotate(orders=Sum("orders"), amount=Sum("amount")).order_by()}
+    spend = channel_spend(user, period)
     labels = [(CHECKOUT, _("Checkout, no inquiry")), *Channel.choices]
     rows = []
     for key, label in labels:
-        if key not in inquiries and key not in sales:
+        if key not in inquiries and key not in sales and key not in spend:
             continue
         asked, sold = inquiries.get(key, {}), sales.get(key, {})
+        won = asked.get("won", 0)
         rows.append({"key": key, "label": str(label),
-                     "received": asked.get("received", 0), "won": asked.get("won", 0),
-                     "orders": sold.get("orders", 0), "amount": sold.get("amount", ZERO)})
+                     "received": asked.get("received", 0), "won": won,
+                     "orders": sold.get("orders", 0), "amount": sold.get("amount", ZERO),
+                     "spend": spend.get(key), "cost_per_won": cost_per_won(spend.get(key), won)})
     return sorted(rows, key=lambda row: (-row["amount"], -row["received"], row["key"]))
 
 
@@ -361,6 +397,78 @@ def dealer_performance(user) -> list[dict]:
                   key=lambda row: (-row["won"], -row["routed"], row["dealer"].name))
 
 
+# --- Monthly targets ----------------------------------------------------------------------------
+
+
+def sales_targets_visible_to(user) -> QuerySet[SalesTarget]:
+    """The targets of the organisations `user` sees the reports of (the admin's scope too)."""
+    return _scoped(SalesTarget.objects.select_related("organization", "cco"), user,
+                   "organization")
+
+
+def channel_spend_visible_to(user) -> QuerySet[ChannelSpend]:
+    return _scoped(ChannelSpend.objects.select_related("organization"), user, "organization")
+
+
+def _progress(sales: Decimal, target: Decimal) -> dict:
+    percent = (sales * 100 / target).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+    return {"sales": sales, "target": target, "percent": percent,
+            "bar": min(percent, Decimal("100")), "reached": sales >= target}
+
+
+def target_progress(user, *, today: datetime.date) -> dict:
+    """The month-to-date sales of `today`'s month against its targets, for the subsidiaries
+    and CCOs `user` sees: {"month", "subsidiaries": [...], "ccos": [...]}, each row with
+    "target", "sales", "percent" (sales / target × 100, to 0.1; above 100 when beaten),
+    "bar" (the percent kept within 100, for the progress bar) and "reached".
+
+    A subsidiary's sales are those of `DailySales` (today included) of the organisation and
+    everything below it; a CCO's the `CcoDailyReport.sales_amount` of the CCO under that
+    subsidiary — the nightly snapshots, so up to yesterday. Three queries."""
+    month = today.replace(day=1)
+    targets = list(sales_targets_visible_to(user).filter(month=month)
+                   .order_by("organization__code", "cco__full_name", "cco_id"))
+    result = {"month": month, "subsidiaries": [], "ccos": []}
+    if not targets:
+        return result
+    by_seller = list(
+        _scoped(DailySales.objects.filter(day__gte=month, day__lte=today), user)
+        .values("seller_id", "seller__parent_id", "seller__parent__parent_id")
+        .annotate(amount=Sum("amount")).order_by())
+    cco_ids = {t.cco_id for t in targets if t.cco_id}
+    by_cco = {(row["cco_id"], row["subsidiary_id"]): row["amount"] for row in
+              CcoDailyReport.objects.filter(cco_id__in=cco_ids, day__gte=month, day__lte=today)
+              .values("cco_id", "subsidiary_id").annotate(amount=Sum("sales_amount"))
+              .order_by()} if cco_ids else {}
+    for target in targets:
+        organization = _bilingual(target.organization.name_zh, target.organization.name_en)
+        if target.cco_id is None:
+            org = target.organization_id
+            sales = sum((row["amount"] for row in by_seller if org in (
+                row["seller_id"], row["seller__parent_id"], row["seller__parent__parent_id"])),
+                ZERO)
+            result["subsidiaries"].append({"key": target.organization.code,
+                                           "label": organization,
+                                           **_progress(sales, target.amount)})
+        else:
+            sales = by_cco.get((target.cco_id, target.organization_id), ZERO)
+            result["ccos"].append({"key": target.cco_id,
+                                   "label": target.cco.full_name or target.cco.email,
+                                   "subsidiary": organization,
+                                   **_progress(sales, target.amount)})
+    return result
+
+
+# --- Background exports --------------------------------------------------------------------------
+
+
+def export_jobs_of(user) -> QuerySet[ExportJob]:
+    """A user's own export jobs: nobody else's, whoever they are."""
+    if not (user and user.is_authenticated):
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(user=user)
+
+
 # --- The dashboard -------------------------------------------------------------------------------
 
 
@@ -381,5 +489,6 @@ def dashboard(user, *, period: Period, today: datetime.date) -> dict:
         "unmet_demand": unmet_demand(user, period),
         "leaderboard": cco_leaderboard(user, period),
         "dealers": dealer_performance(user),
+        "targets": target_progress(user, today=today),
     }
 

@@ -13,15 +13,18 @@ from django.db import connection, transaction
 from django.db.models import Avg, Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models import DecimalField as DecimalOutput
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.calendar import working_time_between
-from accounts.models import WorkingCalendar
+from accounts.models import Role, User, WorkingCalendar
 from accounts.selectors import calendar_rules
 from inquiries.models import CcoProfile, Inquiry, InquiryEvent, Quote, ResponseMiss
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OutboxMessage
+from orders.outbox import notify_message, outbox_enqueue_many
 
 from . import scoring
+from . import selectors as reports_selectors
 from .models import (
     CcoDailyReport,
     DailyCategorySales,
@@ -451,3 +454,56 @@ def rollups_refresh(*, day: datetime.date) -> dict[str, int]:
             {"start": start, "end": end, "day": day, "cancelled": Order.Status.CANCELLED})
         written["categories"] = cursor.rowcount
     return written
+
+
+# --- The managers' morning digest ----------------------------------------------------------------
+
+DIGEST_BOARD = 5  # the leaderboard's top and bottom five
+
+
+def digest_recipients():
+    """Active subsidiary and HQ managers with an organisation and an address."""
+    return (User.objects.filter(is_active=True, organization__isnull=False,
+                                groups__name__in=[Role.SUBSIDIARY_MANAGER, Role.HQ_MANAGER])
+            .exclude(email="").select_related("organization").distinct().order_by("pk"))
+
+
+def digest_figures(user, *, day: datetime.date) -> dict:
+    """What one manager's digest says about `day`, scoped to what the manager sees: sales,
+    inquiries received (the funnel's), inquiries won and deadline misses (the CCO snapshots
+    of the day), and the day's leaderboard top and bottom five by score (the bottom five
+    without those already in the top five)."""
+    period = reports_selectors.Period(day, day)
+    sales = reports_selectors.sales_series(user, end=day, days=1)[0]
+    funnel = reports_selectors.inquiry_funnel(user, period)
+    snapshot = reports_selectors.cco_daily(user, day=day).aggregate(
+        won=Coalesce(Sum("orders_won"), 0), misses=Coalesce(Sum("deadline_misses"), 0))
+    board = reports_selectors.cco_leaderboard(user, period)
+    top = board[:DIGEST_BOARD]
+    bottom = board[max(DIGEST_BOARD, len(board) - DIGEST_BOARD):]
+    return {"day": day, "orders": sales["orders"], "amount": sales["amount"],
+            "received": funnel["received"], "won": snapshot["won"],
+            "misses": snapshot["misses"], "top": top, "bottom": bottom,
+            "scope": (_("the whole group") if reports_selectors.report_sellers(user) is None
+                      else str(user.organization))}
+
+
+@transaction.atomic
+def digest_send(*, day: datetime.date) -> int:
+    """Write the morning digest of `day` (normally yesterday) to every manager through the
+    outbox: subsidiary managers get their subsidiary's figures, HQ managers the group's,
+    each in their language. The dedup key `digest:{day}:{user}` makes a second run write
+    nothing; returns the messages written."""
+    recipients = list(digest_recipients())
+    keys = {user.pk: f"digest:{day.isoformat()}:{user.pk}" for user in recipients}
+    sent = set(OutboxMessage.objects.filter(dedup_key__in=list(keys.values()))
+               .values_list("dedup_key", flat=True))
+    messages = []
+    for user in recipients:
+        if keys[user.pk] in sent or not reports_selectors.may_read_reports(user):
+            continue
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            figures = digest_figures(user, day=day)
+        messages.append(notify_message(user=user, kind="digest", context=figures,
+                                       dedup_key=keys[user.pk], template_dir="reports/email"))
+    return len(outbox_enqueue_many(messages))

@@ -105,6 +105,14 @@ def _daily_rows(series):
     return [(row["day"], row["orders"], row["amount"]) for row in series]
 
 
+def _target_rows(progress):
+    rows = [(str(_("Subsidiary")), row["label"], row["label"], row["target"], row["sales"],
+             row["percent"] / 100) for row in progress["subsidiaries"]]
+    rows += [(str(_("CCO")), row["label"], row["subsidiary"], row["target"], row["sales"],
+              row["percent"] / 100) for row in progress["ccos"]]
+    return rows
+
+
 def _unmet_rows(demand):
     return [(row["cas"], row["name"], row["requests"], row["quantity"], row["unit"],
              ", ".join(row["provinces"])) for row in demand]
@@ -151,10 +159,11 @@ SPECS: dict[str, Spec] = {
         _("Channel return"),
         [Column(_("Channel")), Column(_("Inquiries received"), INT),
          Column(_("Inquiries won"), INT), Column(_("Orders"), INT),
-         Column(_("Sales (CNY)"), MONEY)],
+         Column(_("Sales (CNY)"), MONEY), Column(_("Spend (CNY)"), MONEY),
+         Column(_("Cost per won deal (CNY)"), MONEY)],
         "channels", lambda user, period, today: selectors.channel_return(user, period),
-        lambda rows: [(r["label"], r["received"], r["won"], r["orders"], r["amount"])
-                      for r in rows]),
+        lambda rows: [(r["label"], r["received"], r["won"], r["orders"], r["amount"],
+                       r["spend"], r["cost_per_won"]) for r in rows]),
     "lost_reasons": Spec(
         _("Lost reasons"),
         [Column(_("Reason")), Column(_("Inquiries lost"), INT), Column(_("Share"), RATE)],
@@ -183,6 +192,13 @@ SPECS: dict[str, Spec] = {
          Column(_("Conversion"), RATE), Column(_("Below peers"))],
         "dealers", lambda user, period, today: selectors.dealer_performance(user),
         _dealer_rows),
+    "targets": Spec(
+        _("Monthly targets"),
+        [Column(_("Target of")), Column(_("Name")), Column(_("Subsidiary")),
+         Column(_("Target (CNY)"), MONEY), Column(_("Month to date (CNY)"), MONEY),
+         Column(_("Reached"), RATE)],
+        "targets", lambda user, period, today: selectors.target_progress(user, today=today),
+        _target_rows),
 }
 
 

@@ -1,6 +1,8 @@
 """Timed work of the reports app (settings.CELERY_BEAT_SCHEDULE): the daily CCO report at
 00:30 Asia/Shanghai, then the routing weights; the monthly flags on the 1st; the dashboards'
-rollups of today and yesterday every few minutes, and of the recent weeks nightly.
+rollups of today and yesterday every few minutes, and of the recent weeks nightly; the
+managers' digest at 08:00; the background exports (queued by the report pages) and their
+sweep every minute.
 
 Dates travel as ISO strings; every task replaces its rows whole, so a redelivered or
 repeated run writes the same values."""
@@ -10,7 +12,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import export_jobs, services
 from .scoring import report_tz
 
 
@@ -60,3 +62,27 @@ def rollups_recent_task(days: int = 35) -> int:
     Returns the rows written."""
     today = _today()
     return _refresh([today - datetime.timedelta(days=n) for n in range(2, days + 2)])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def digest_task(day: str | None = None) -> int:
+    """08:00: the managers' digest of `day` (default: yesterday in Asia/Shanghai) through the
+    outbox; a second run writes nothing (dedup keys). Returns the messages written."""
+    target = (datetime.date.fromisoformat(day) if day
+              else _today() - datetime.timedelta(days=1))
+    return services.digest_send(day=target)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def export_run_task(job_id: int) -> bool:
+    """Write a background export's file; a job already done (or running) is left alone."""
+    return export_jobs.export_run(job_id=job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def export_jobs_sweep_task() -> int:
+    """Every minute: queue again the exports a lost message or a dead worker left behind,
+    and delete those finished more than a week ago. Returns the jobs queued again."""
+    now = timezone.now()
+    export_jobs.export_jobs_expire(now=now)
+    return export_jobs.export_jobs_requeue(now=now)

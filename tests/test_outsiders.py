@@ -17,6 +17,8 @@ from accounts.models import Role
 from dealers.models import RoutingRule, Statement
 from inquiries import services as inquiry_services
 from orders import services as order_services
+from reports.export_jobs import export_run
+from reports.models import ExportJob
 from tests.dealers.conftest import HANGZHOU, SUZHOU, dealer_user, make_dealer
 from tests.factories import TEST_PASSWORD, DepotFactory, StaffFactory
 from tests.orders.factories import AddressFactory, LicenceFactory, sellable
@@ -100,11 +102,16 @@ def world(subsidiary, other_subsidiary, company, buyer, outsider_buyer, settings
     routed = inquiry_services.inquiry_submit(buyer=buyer, product_id=product.pk, quantity="3",
                                              delivery_region_code=SUZHOU)
     statement = Statement.objects.create(dealer=dealer_a, month=datetime.date(2026, 10, 1))
+    export = ExportJob.objects.create(
+        user=a[Role.SUBSIDIARY_MANAGER], table="summary", start=datetime.date(2026, 10, 1),
+        end=datetime.date(2026, 10, 31), today=datetime.date(2026, 10, 31), format="csv")
+    export_run(job_id=export.pk)
     return {
         "ids": {"order": order.pk, "address": address.pk, "licence": licence.pk,
                 "pickup": pickup.pk, "inquiry": inquiry.pk, "event": message.pk,
                 "quote": quote.pk, "company": company.pk,
-                "assignment": routed.dealer_assignment.pk, "statement": statement.pk},
+                "assignment": routed.dealer_assignment.pk, "statement": statement.pk,
+                "export": export.pk},
         "dealer_b": dealer_user(dealer_b), "dealer_a": dealer_user(dealer_a),
         "guest_token": guest_inquiry.access_token,
         "outsider_buyer": outsider_buyer, "b": b, "a": a, "order": order,
@@ -163,6 +170,9 @@ def _pages(world):
           for name, tail in (("assignment", ""), ("accept", "accept/"),
                              ("decline", "decline/"), ("quote", "quote/"))],
         ("dealers:statement", f"/dealer/statements/{ids['statement']}/", dealer_side),
+        *[(f"reports:{name}", f"/reports/exports/{ids['export']}/{tail}",
+           [b[Role.SUBSIDIARY_MANAGER], world["a"][Role.CCO], world["outsider_buyer"]])
+          for name, tail in (("export_job", ""), ("export_download", "download/"))],
         ("dealers:statement-xlsx", f"/dealer/statements/{ids['statement']}/xlsx/",
          dealer_side),
     ]

@@ -154,7 +154,11 @@ def test_search_by_cas_number_with_or_without_dashes(client, ccos, manager, hq_m
     for term in (cas, cas.replace("-", "")):
         page = client.get(INBOX, {"q": term}).content.decode()
         assert wanted.number in page and other.number not in page, term
-    page = client.get(INBOX, {"q": product.chemical.name_en}).content.decode()
+    # The admin ANDs the words of a search: a name with no digit in it (factory names end
+    # in a sequence number, which other CAS numbers and SKUs contain too).
+    type(product.chemical).objects.filter(pk=product.chemical_id).update(
+        name_en="Zirconium acetylacetonate")
+    page = client.get(INBOX, {"q": "Zirconium acetylacetonate"}).content.decode()
     assert wanted.number in page and other.number not in page
     # An unlisted chemical goes to the HQ pool: HQ finds it by the CAS number asked for.
     assert unlisted.number not in client.get(INBOX, {"q": valid_cas(901)}).content.decode()
