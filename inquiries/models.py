@@ -216,6 +216,8 @@ class Inquiry(models.Model):
             models.Index(fields=["client_ip", "received_at"], name="inquiry_ip_recent"),
             # The nightly reports read one day at a time (reports.services).
             models.Index(fields=["received_at"], name="inquiry_received"),
+            models.Index(fields=["received_at"], name="inquiry_unlisted_received",
+                         condition=Q(is_unlisted=True)),  # the dashboards' unmet demand
             models.Index(fields=["first_response_at"], name="inquiry_first_response",
                          condition=Q(first_response_at__isnull=False)),
         ]

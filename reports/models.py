@@ -171,6 +171,29 @@ class DailySales(models.Model):
         return f"{self.day} {self.seller_id} {self.province_id} {self.channel}: {self.amount}"
 
 
+class DailySellerSales(models.Model):
+    """`DailySales` summed per day and seller (one row each): what the trend lines, the
+    summary cards, the period comparison, the subsidiary table and the targets read — a
+    hundredth of the rows of the group's `DailySales`."""
+
+    day = models.DateField(_("day"))
+    seller = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("seller"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    amount = _money(_("sales (CNY incl. VAT)"))
+
+    class Meta:
+        ordering = ["-day", "seller_id"]
+        verbose_name = _("daily sales per seller")
+        verbose_name_plural = _("daily sales per seller")
+        constraints = [models.UniqueConstraint(fields=["day", "seller"],
+                                               name="dailysellersales_once")]
+        indexes = [models.Index(fields=["seller", "day"], name="dailysellersales_seller_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.seller_id}: {self.amount}"
+
+
 class DailyCategorySales(models.Model):
     """The same orders by category of their lines. An order with lines in two categories
     counts in both rows (`orders` = orders containing the category); its total incl. VAT is

@@ -28,6 +28,7 @@ from .models import (
     DailyInquiries,
     DailyLostInquiries,
     DailySales,
+    DailySellerSales,
     ExportJob,
     MonthlyFlag,
     SalesTarget,
@@ -129,8 +130,8 @@ def sales_summary(user, *, today: datetime.date) -> dict:
     for name, (since, until) in parts.items():
         for figure, expression in _sales_in(since, until).items():
             aggregates[f"{name}__{figure}"] = expression
-    row = _scoped(DailySales.objects.filter(day__gte=min(month, yesterday), day__lte=today),
-                  user).aggregate(**aggregates)
+    row = _scoped(DailySellerSales.objects.filter(day__gte=min(month, yesterday),
+                                                  day__lte=today), user).aggregate(**aggregates)
     return {name: {"orders": row[f"{name}__orders"], "amount": row[f"{name}__amount"]}
             for name in parts}
 
@@ -149,7 +150,7 @@ def sales_comparison(user, *, today: datetime.date) -> dict:
     days = Q()
     for period in periods.values():
         days |= Q(**period.filter())
-    row = _scoped(DailySales.objects.filter(days), user).aggregate(**aggregates)
+    row = _scoped(DailySellerSales.objects.filter(days), user).aggregate(**aggregates)
     result = {name: {"start": period.start, "end": period.end,
                      "orders": row[f"{name}__orders"], "amount": row[f"{name}__amount"]}
               for name, period in periods.items()}
@@ -163,7 +164,7 @@ def sales_series(user, *, end: datetime.date, days: int) -> list[dict]:
     """Orders and sales per day for the `days` days up to `end`, days without sales too."""
     start = end - datetime.timedelta(days=days - 1)
     rows = {row["day"]: row for row in
-            _scoped(DailySales.objects.filter(day__gte=start, day__lte=end), user)
+            _scoped(DailySellerSales.objects.filter(day__gte=start, day__lte=end), user)
             .values("day").annotate(orders=Sum("orders"), amount=Sum("amount")).order_by()}
     series = []
     for n in range(days):
@@ -182,7 +183,7 @@ def _with_shares(rows: list[dict]) -> list[dict]:
 
 
 def sales_by_subsidiary(user, period: Period) -> list[dict]:
-    rows = (_scoped(DailySales.objects.filter(**period.filter()), user)
+    rows = (_scoped(DailySellerSales.objects.filter(**period.filter()), user)
             .values("seller_id", "seller__code", "seller__name_zh", "seller__name_en")
             .annotate(orders=Sum("orders"), amount=Sum("amount")).order_by("-amount", "seller_id"))
     return _with_shares([
@@ -432,7 +433,7 @@ def target_progress(user, *, today: datetime.date) -> dict:
     if not targets:
         return result
     by_seller = list(
-        _scoped(DailySales.objects.filter(day__gte=month, day__lte=today), user)
+        _scoped(DailySellerSales.objects.filter(day__gte=month, day__lte=today), user)
         .values("seller_id", "seller__parent_id", "seller__parent__parent_id")
         .annotate(amount=Sum("amount")).order_by())
     cco_ids = {t.cco_id for t in targets if t.cco_id}

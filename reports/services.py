@@ -31,6 +31,7 @@ from .models import (
     DailyInquiries,
     DailyLostInquiries,
     DailySales,
+    DailySellerSales,
     MonthlyFlag,
     ScoreWeights,
 )
@@ -432,17 +433,27 @@ def _inquiry_rows(day: datetime.date, start, end) -> tuple[list, list]:
 
 @transaction.atomic
 def rollups_refresh(*, day: datetime.date) -> dict[str, int]:
-    """Replace the day's rows of the four rollups (`DailySales`, `DailyCategorySales`,
+    """Replace the day's rows of the rollups (`DailySales` and its per-seller sums
+    `DailySellerSales`, `DailyCategorySales`,
     `DailyInquiries`, `DailyLostInquiries`; their docstrings define the figures) from the raw
     rows: one DELETE per table and one GROUP BY over the day per table, whatever the
     volume. Running it again on the same data writes the same rows. Returns the rows
     written: {"sales", "categories", "inquiries", "lost"}."""
     _lock_day(day.toordinal(), ROLLUP_LOCK)
     start, end = scoring.day_bounds(day)
-    tables = (DailySales, DailyCategorySales, DailyInquiries, DailyLostInquiries)
+    tables = (DailySales, DailySellerSales, DailyCategorySales, DailyInquiries,
+              DailyLostInquiries)
     for model in tables:
         model.objects.filter(day=day).delete()
-    written = {"sales": len(DailySales.objects.bulk_create(_sales_rows(day, start, end)))}
+    sales = _sales_rows(day, start, end)
+    written = {"sales": len(DailySales.objects.bulk_create(sales))}
+    per_seller: dict[int, DailySellerSales] = {}
+    for row in sales:
+        total = per_seller.setdefault(row.seller_id, DailySellerSales(
+            day=day, seller_id=row.seller_id, orders=0, amount=Decimal("0.00")))
+        total.orders += row.orders
+        total.amount += row.amount
+    DailySellerSales.objects.bulk_create(per_seller.values())
     funnel, losses = _inquiry_rows(day, start, end)
     written["inquiries"] = len(DailyInquiries.objects.bulk_create(funnel))
     written["lost"] = len(DailyLostInquiries.objects.bulk_create(losses))
