@@ -176,6 +176,24 @@ def dealer_quote_send(*, assignment_id: int, user, **quote) -> DealerQuote:
     return DealerQuote.objects.create(quote=sent, dealer=dealer)
 
 
+@transaction.atomic
+def dealer_message_post(*, assignment_id: int, user, body: str, attachment=None):
+    """The accepted dealer writes to the buyer (the first message answers the inquiry)."""
+    dealer = _dealer_or_404(user)
+    assignment = Assignment.objects.filter(pk=assignment_id, dealer=dealer).first()
+    if assignment is None:
+        raise Assignment.DoesNotExist
+    if assignment.status != Status.ACCEPTED:
+        raise ConflictError(_("Accept the inquiry before writing to the buyer."),
+                            code="not_accepted")
+    event = inquiry_services.inquiry_message_post(
+        inquiry_id=assignment.inquiry_id, actor=user, body=body, attachment=attachment,
+        authorized=True)
+    Inquiry.objects.filter(pk=assignment.inquiry_id, first_response_at__isnull=True).update(
+        first_response_at=event.created_at)
+    return event
+
+
 # --- Commissions --------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("inquiries/<int:pk>/accept/", views.assignment_accept, name="accept"),
     path("inquiries/<int:pk>/decline/", views.assignment_decline, name="decline"),
     path("inquiries/<int:pk>/quote/", views.assignment_quote, name="quote"),
+    path("inquiries/<int:pk>/messages/", views.assignment_message, name="message"),
     path("commissions/", views.commission_list, name="commissions"),
     path("statements/", views.statement_list, name="statements"),
     path("statements/<int:pk>/", views.statement_detail, name="statement"),

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from chemmall.errors import DomainError
-from inquiries.models import Quote
+from inquiries.forms import MessageForm
+from inquiries.models import InquiryEvent, Quote
 from orders.staff_views import _page
 
 from . import exports, selectors, services
@@ -70,7 +71,11 @@ def assignment_list(request):
         "waiting": waiting, "now": timezone.now()})
 
 
-def _detail(request, assignment, *, decline_form=None, quote_form=None, status=200):
+CONVERSATION = (InquiryEvent.Kind.MESSAGE_IN, InquiryEvent.Kind.MESSAGE_OUT)
+
+
+def _detail(request, assignment, *, decline_form=None, quote_form=None, message_form=None,
+            status=200):
     inquiry = assignment.inquiry
     quotes = list(Quote.objects.filter(inquiry=inquiry).select_related("product")
                   .order_by("-version"))
@@ -85,8 +90,14 @@ def _detail(request, assignment, *, decline_form=None, quote_form=None, status=2
             "unit_price": latest.unit_price if latest else None,
             "payment_terms": latest.payment_terms if latest else "",
             "lead_time_days": latest.lead_time_days if latest else None})
+    accepted_open = accepted and inquiry.is_open
+    messages_shown = (list(inquiry.events.filter(kind__in=CONVERSATION, is_public=True)
+                           .select_related("actor").order_by("created_at", "pk"))
+                      if accepted else [])
     return render(request, "dealers/portal/assignment_detail.html", {
         "assignment": assignment, "inquiry": inquiry, "quotes": quotes,
+        "conversation": messages_shown,
+        "message_form": (message_form or MessageForm()) if accepted_open else None,
         "decline_form": decline_form or DeclineForm(),
         "quote_form": quote_form if accepted and inquiry.is_open else None,
         "can_answer": assignment.is_open, "now": timezone.now()}, status=status)
@@ -151,6 +162,25 @@ def assignment_quote(request, pk: int):
         messages.success(request, _("Quote sent to the buyer."))
         return redirect("dealers:assignment", pk=assignment.pk)
     return _detail(request, assignment, quote_form=form, status=400)
+
+
+@dealer_required
+@require_POST
+def assignment_message(request, pk: int):
+    assignment = _assignment(request, pk)
+    form = MessageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.dealer_message_post(assignment_id=assignment.pk, user=request.user,
+                                         body=form.cleaned_data["body"],
+                                         attachment=form.cleaned_data["attachment"])
+        except DomainError as exc:
+            form.add_service_error(exc)
+            return _detail(request, _assignment(request, pk), message_form=form,
+                           status=exc.status_code)
+        messages.success(request, _("Message sent to the buyer."))
+        return redirect("dealers:assignment", pk=assignment.pk)
+    return _detail(request, assignment, message_form=form, status=400)
 
 
 @dealer_required

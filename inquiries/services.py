@@ -387,10 +387,16 @@ def _mark_answered(inquiry: Inquiry, actor) -> None:
 
 @transaction.atomic
 def inquiry_message_post(*, inquiry_id: int, body: str, actor=None, token: str = "",
-                         attachment=None, internal: bool = False) -> InquiryEvent:
+                         attachment=None, internal: bool = False,
+                         authorized: bool = False) -> InquiryEvent:
     """A message on the inquiry: staff → buyer (or an internal note), buyer or guest (by
-    the private link) → seller."""
-    if actor is not None and actor.is_authenticated:
+    the private link) → seller. `authorized`: the caller (the dealers app, for the dealer
+    who accepted the inquiry) checked that `actor` answers it on the seller's side."""
+    if authorized:
+        inquiry = Inquiry.objects.select_for_update(of=("self",)).select_related(
+            "seller", "product", "owner").get(pk=inquiry_id)
+        is_staff = True
+    elif actor is not None and actor.is_authenticated:
         inquiry = _locked(inquiry_id, actor)
         is_staff = bool(actor.organization_id)
     else:
@@ -405,9 +411,9 @@ def inquiry_message_post(*, inquiry_id: int, body: str, actor=None, token: str =
         raise DomainError(_("Write a message."), field="body")
     if len(body) > MAX_MESSAGE_LENGTH:
         raise DomainError(_("The message is longer than 5,000 characters."), field="body")
-    if internal and not is_staff:
+    if internal and (authorized or not is_staff):
         raise DomainError(_("Only staff write internal notes."), field="internal")
-    if is_staff and not staff_can_answer(actor):
+    if is_staff and not authorized and not staff_can_answer(actor):
         raise ConflictError(_("Only the seller's CCOs and managers can do this."),
                             code="forbidden")
     _check_attachment(attachment)

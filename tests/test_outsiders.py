@@ -168,7 +168,8 @@ def _pages(world):
          [b[Role.CCO], b[Role.SUBSIDIARY_MANAGER]]),
         *[(f"dealers:{name}", f"/dealer/inquiries/{ids['assignment']}/{tail}", dealer_side)
           for name, tail in (("assignment", ""), ("accept", "accept/"),
-                             ("decline", "decline/"), ("quote", "quote/"))],
+                             ("decline", "decline/"), ("quote", "quote/"),
+                             ("message", "messages/"))],
         ("dealers:statement", f"/dealer/statements/{ids['statement']}/", dealer_side),
         *[(f"reports:{name}", f"/reports/exports/{ids['export']}/{tail}",
            [b[Role.SUBSIDIARY_MANAGER], world["a"][Role.CCO], world["outsider_buyer"]])

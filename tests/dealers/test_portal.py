@@ -134,3 +134,29 @@ def test_commissions_and_statements_with_the_excel_download(client, world):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[3][7] == Decimal("12.34") or float(rows[3][7]) == 12.34
     assert rows[-1][0] == "Total" and float(rows[-1][7]) == 12.34
+
+
+def test_the_accepted_dealer_writes_to_the_buyer(client, world, routed):
+    signed_in(client, world.user)
+    url = reverse("dealers:message", args=[routed.pk])
+    assert client.post(url, {"body": "Hello"}).status_code == 409  # not accepted yet
+    services.assignment_accept(assignment_id=routed.pk, user=world.user)
+    bad = client.post(url, {"body": "  "})
+    assert bad.status_code == 400 and "Write a message." in bad.content.decode()
+    assert client.post(url, {"body": "We deliver on Friday."}).status_code == 302
+    inquiry = routed.inquiry
+    inquiry.refresh_from_db()
+    event = inquiry.events.get(kind="message_out")
+    assert (event.actor, event.is_public) == (world.user, True)
+    assert inquiry.first_response_at is not None
+    page = client.get(reverse("dealers:assignment", args=[routed.pk])).content.decode()
+    assert "We deliver on Friday." in page
+    # The buyer's answer reaches the dealer, with a link to the portal (not the admin).
+    from inquiries import services as inquiry_services
+    from orders.models import OutboxMessage
+    inquiry_services.inquiry_message_post(inquiry_id=inquiry.pk, actor=world.buyer,
+                                          body="Friday is fine.")
+    mail = OutboxMessage.objects.get(kind="inquiry_buyer_message", to_email=world.user.email)
+    assert "/dealer/" in mail.body and "/admin/" not in mail.body
+    assert "Friday is fine." in client.get(
+        reverse("dealers:assignment", args=[routed.pk])).content.decode()
