@@ -4,7 +4,8 @@ schema class that documents the error statuses every view can answer."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -58,3 +59,23 @@ class AutoSchema(SpectacularAutoSchema):
             if applies and code not in responses:
                 responses[code] = {"description": descriptions[code]}
         return responses
+
+
+def enum_field(choices, component_name: str, *, blank_is_null: bool = False):
+    """A ChoiceField of a TextChoices class that the schema names `component_name`: several
+    apps have a "status" or a "kind", and without a name of their own the schema would merge
+    or rename them. `blank_is_null`: an empty stored value is answered as null (an event
+    without a status before it)."""
+
+    class EnumField(serializers.ChoiceField):
+        def __init__(self, **kwargs):
+            super().__init__(choices=choices.choices, **kwargs)
+
+        def to_representation(self, value):
+            if blank_is_null and value in ("", None):
+                return None
+            return super().to_representation(value)
+
+    EnumField.__name__ = EnumField.__qualname__ = f"{component_name}Field"
+    return extend_schema_field({"type": "string", "enum": list(choices.values)},
+                               component_name=component_name)(EnumField)

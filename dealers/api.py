@@ -31,6 +31,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chemmall.api import enum_field
 from chemmall.errors import DomainError
 from inquiries.api import ERROR_403, OutputSerializer, QuoteStatusField, UnitField
 from inquiries.models import Incoterm
@@ -76,36 +77,10 @@ def _answering(user, assignment_id: int):
 # organisations, inquiries): these are broken out under their own names instead of colliding.
 
 
-def _choices_component(choices, name: str):
-    return extend_schema_field({"type": "string", "enum": list(choices.values)},
-                               component_name=name)
-
-
-class _ChoiceField(serializers.ChoiceField):
-    choices_class = None
-
-    def __init__(self, **kwargs):
-        super().__init__(choices=self.choices_class.choices, **kwargs)
-
-
-@_choices_component(Assignment.Status, "AssignmentStatus")
-class AssignmentStatusField(_ChoiceField):
-    choices_class = Assignment.Status
-
-
-@_choices_component(Statement.Status, "StatementStatus")
-class StatementStatusField(_ChoiceField):
-    choices_class = Statement.Status
-
-
-@_choices_component(CommissionLine.Kind, "CommissionKind")
-class CommissionKindField(_ChoiceField):
-    choices_class = CommissionLine.Kind
-
-
-@_choices_component(CommissionLine.Basis, "CommissionBasis")
-class CommissionBasisField(_ChoiceField):
-    choices_class = CommissionLine.Basis
+AssignmentStatusField = enum_field(Assignment.Status, "AssignmentStatus")
+StatementStatusField = enum_field(Statement.Status, "StatementStatus")
+CommissionKindField = enum_field(CommissionLine.Kind, "CommissionKind")
+CommissionBasisField = enum_field(CommissionLine.Basis, "CommissionBasis")
 
 
 # --- Serializers: output ----------------------------------------------------------------------

@@ -56,7 +56,8 @@ def _inquiry_locked(assignment_id: int, dealer) -> Inquiry:
 
 def _claim(assignment_id: int, *, now: datetime.datetime, to: str, **values) -> bool:
     """Move a waiting assignment whose window is still open (or, for a time-out, closed)."""
-    assert to in Assignment.MOVES[Status.ROUTED]
+    if to not in Assignment.MOVES[Status.ROUTED]:
+        raise ValueError(f"An assignment cannot move from routed to {to}.")
     window = Q(due_at__lte=now) if to == Status.TIMED_OUT else Q(due_at__gt=now)
     return bool(bulk.update_returning(
         Assignment.objects.filter(window, pk=assignment_id, status=Status.ROUTED),

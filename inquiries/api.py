@@ -36,6 +36,7 @@ from rest_framework.views import APIView
 from accounts.models import Company
 from catalog.api import SellerSerializer
 from catalog.models import SalesUnit, normalize_cas
+from chemmall.api import enum_field
 from chemmall.errors import DomainError
 from orders.api import (
     ERROR_400,
@@ -126,46 +127,13 @@ class BuyersOnly(BasePermission):
 # their own names instead of colliding.
 
 
-def _choices_component(choices, name: str):
-    return extend_schema_field({"type": "string", "enum": list(choices.values)},
-                               component_name=name)
+InquiryStatusField = enum_field(Inquiry.Status, "InquiryStatus", blank_is_null=True)
+QuoteStatusField = enum_field(Quote.Status, "QuoteStatus", blank_is_null=True)
+InquiryEventKindField = enum_field(InquiryEvent.Kind, "InquiryEventKind", blank_is_null=True)
 
 
-class _ChoiceField(serializers.ChoiceField):
-    choices_class = None
-
-    def __init__(self, **kwargs):
-        super().__init__(choices=self.choices_class.choices, **kwargs)
-
-    def to_representation(self, value):
-        if value in ("", None):
-            return None  # "no status" (the first event has no status before it)
-        return super().to_representation(value)
-
-
-@_choices_component(Inquiry.Status, "InquiryStatus")
-class InquiryStatusField(_ChoiceField):
-    choices_class = Inquiry.Status
-
-
-@_choices_component(Quote.Status, "QuoteStatus")
-class QuoteStatusField(_ChoiceField):
-    choices_class = Quote.Status
-
-
-@_choices_component(InquiryEvent.Kind, "InquiryEventKind")
-class InquiryEventKindField(_ChoiceField):
-    choices_class = InquiryEvent.Kind
-
-
-@_choices_component(LostReason, "LostReason")
-class LostReasonField(_ChoiceField):
-    choices_class = LostReason
-
-
-@_choices_component(SalesUnit, "QuantityUnit")
-class UnitField(_ChoiceField):
-    choices_class = SalesUnit
+LostReasonField = enum_field(LostReason, "LostReason", blank_is_null=True)
+UnitField = enum_field(SalesUnit, "QuantityUnit", blank_is_null=True)
 
 
 # --- Serializers: output --------------------------------------------------------------------
