@@ -160,3 +160,20 @@ def test_the_accepted_dealer_writes_to_the_buyer(client, world, routed):
     assert "/dealer/" in mail.body and "/admin/" not in mail.body
     assert "Friday is fine." in client.get(
         reverse("dealers:assignment", args=[routed.pk])).content.decode()
+
+
+def test_the_header_links_each_role_to_its_pages(client, world):
+    from accounts.services import roles_sync
+
+    roles_sync()
+    signed_in(client, world.user)
+    home = client.get("/").content.decode()
+    assert 'href="/dealer/"' in home and 'href="/reports/"' not in home
+    client.logout()
+    signed_in(client, world.staff)  # a subsidiary manager
+    home = client.get("/").content.decode()
+    assert 'href="/reports/"' in home and 'href="/dealer/"' not in home
+    client.logout()
+    signed_in(client, world.buyer)
+    home = client.get("/").content.decode()
+    assert 'href="/reports/"' not in home and 'href="/dealer/"' not in home
