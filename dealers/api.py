@@ -34,7 +34,7 @@ from rest_framework.views import APIView
 from chemmall.api import enum_field
 from chemmall.errors import DomainError
 from inquiries.api import ERROR_403, OutputSerializer, QuoteStatusField, UnitField
-from inquiries.models import Incoterm
+from inquiries.models import Incoterm, InquiryEvent
 from inquiries.services import MAX_MESSAGE_LENGTH
 from orders.api import ERROR_400, ERROR_404, ERROR_409, MAX_ID
 
@@ -216,6 +216,24 @@ class DeclineSerializer(serializers.Serializer):
                                    help_text=_("Why you decline: the subsidiary reads it."))
 
 
+class MessageSendSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=MAX_MESSAGE_LENGTH, allow_blank=True, help_text=_(
+        "Plain text to the buyer (attachments: in the portal)."))
+
+
+class ConversationMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_buyer = serializers.SerializerMethodField()
+    author = serializers.CharField(source="actor.full_name", allow_null=True, help_text=_(
+        "Who wrote it; null for a guest buyer."))
+    body = serializers.CharField(help_text=_(
+        "Plain text exactly as written: escape it before putting it into HTML."))
+    created_at = serializers.DateTimeField()
+
+    def get_from_buyer(self, event) -> bool:
+        return event.kind == InquiryEvent.Kind.MESSAGE_IN
+
+
 class DealerQuoteSendSerializer(serializers.Serializer):
     product_id = _id_field(required=False, allow_null=True, help_text=_(
         "What the order will be for: a product of the seller; defaults to the inquiry's."))
@@ -355,6 +373,41 @@ class AssignmentDeclineView(APIView):
         return Response(_assignment_body(request.user, pk))
 
 
+class AssignmentMessagesView(APIView):
+    @extend_schema(responses={200: ConversationMessageSerializer(many=True), 404: ERROR_404},
+                   description=_("The messages between the buyer and the seller's side (the "
+                                 "dealer once it accepted), oldest first; empty before the "
+                                 "dealer accepted."))
+    def get(self, request, pk: int):
+        assignment = _assignments(request.user).filter(pk=pk).first()
+        if assignment is None:
+            raise Http404
+        events = []
+        if assignment.status == Assignment.Status.ACCEPTED:
+            events = (InquiryEvent.objects.filter(
+                inquiry_id=assignment.inquiry_id, is_public=True,
+                kind__in=[InquiryEvent.Kind.MESSAGE_IN, InquiryEvent.Kind.MESSAGE_OUT])
+                .select_related("actor").order_by("created_at", "pk"))
+        return Response(ConversationMessageSerializer(events, many=True).data)
+
+    @extend_schema(request=MessageSendSerializer,
+                   responses={201: ConversationMessageSerializer, 400: ERROR_400,
+                              403: ERROR_403, 404: ERROR_404, 409: ERROR_409},
+                   description=_("The dealer that accepted the inquiry writes to the buyer "
+                                 "(409 before accepting); the first message answers it."))
+    def post(self, request, pk: int):
+        with _answering(request.user, pk):
+            dealer = selectors.dealer_of(request.user)
+            if dealer is None or not Assignment.objects.filter(pk=pk, dealer=dealer).exists():
+                raise Assignment.DoesNotExist
+            data = MessageSendSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            event = services.dealer_message_post(assignment_id=pk, user=request.user,
+                                                 body=data.validated_data["body"])
+        return Response(ConversationMessageSerializer(event).data,
+                        status=status.HTTP_201_CREATED)
+
+
 class AssignmentQuoteView(APIView):
     @extend_schema(request=DealerQuoteSendSerializer,
                    responses={201: DealerQuoteSerializer, 400: ERROR_400, 403: ERROR_403,
@@ -458,6 +511,8 @@ urlpatterns = [
          name="api-dealer-assignment-decline"),
     path("dealer/assignments/<int:pk>/quote/", AssignmentQuoteView.as_view(),
          name="api-dealer-assignment-quote"),
+    path("dealer/assignments/<int:pk>/messages/", AssignmentMessagesView.as_view(),
+         name="api-dealer-assignment-messages"),
     path("dealer/commission-lines/", CommissionLineListView.as_view(),
          name="api-dealer-commission-lines"),
     path("dealer/statements/", StatementListView.as_view(), name="api-dealer-statements"),

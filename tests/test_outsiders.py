@@ -203,7 +203,7 @@ def _api(world):
         *[(f"api-dealer-assignment{suffix}", f"{v1}/dealer/assignments/{ids['assignment']}/"
            f"{tail}", dealer_side)
           for suffix, tail in (("", ""), ("-accept", "accept/"), ("-decline", "decline/"),
-                               ("-quote", "quote/"))],
+                               ("-quote", "quote/"), ("-messages", "messages/"))],
         *[(f"api-dealer-statement{suffix}", f"{v1}/dealer/statements/{ids['statement']}/"
            f"{tail}", dealer_side + [b[Role.FINANCE]])
           for suffix, tail in (("", ""), ("-xlsx", "xlsx/"), ("-paid", "paid/"))],
@@ -222,6 +222,7 @@ def _api_body(name, world):
         "api-inquiry-messages": {"body": "Hello?"},
         "api-inquiry-quotes": {"unit_price": "1.00"},
         "api-dealer-assignment-decline": {"reason": "Too far."},
+        "api-dealer-assignment-messages": {"body": "Hello?"},
     }.get(name, {})
 
 

@@ -408,3 +408,29 @@ def test_schema_validates_without_warnings(tmp_path):
                  stderr=stderr)
     assert "Warning" not in stderr.getvalue()
     assert "/api/v1/dealer/assignments/{id}/quote/:" in out.read_text()
+
+
+def test_the_accepted_dealer_and_the_buyer_talk(api_client, world, outsiders):
+    assignment = routed(world)
+    url = f"{V1}/assignments/{assignment.pk}/messages/"
+    dealer = as_user(api_client, world.user)
+    assert dealer.get(url).json() == []
+    refused = dealer.post(url, {"body": "Hello"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "not_accepted"
+    services.assignment_accept(assignment_id=assignment.pk, user=world.user)
+    blank = dealer.post(url, {"body": " "}, format="json")
+    assert blank.status_code == 400 and "body" in blank.json()
+    sent = dealer.post(url, {"body": "Delivery on Friday."}, format="json")
+    assert sent.status_code == 201 and sent.json()["from_buyer"] is False
+    from inquiries import services as inquiry_services
+    inquiry_services.inquiry_message_post(inquiry_id=assignment.inquiry_id, actor=world.buyer,
+                                          body="Fine.")
+    talk = dealer.get(url).json()
+    assert [(m["from_buyer"], m["body"]) for m in talk] == [
+        (False, "Delivery on Friday."), (True, "Fine.")]
+    for outsider in outsiders:
+        client = as_user(api_client, outsider)
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"body": "x"}, format="json").status_code in (403, 404)
+    assert Inquiry.objects.get(pk=assignment.inquiry_id).events.filter(
+        kind="message_out").count() == 1
