@@ -39,13 +39,16 @@ def dealers_visible_to(user) -> QuerySet[Dealer]:
 
 
 def assignments_visible_to(user) -> QuerySet[Assignment]:
+    # The inquiry's subject reads the product's chemical (or the chemical asked by CAS).
     return Assignment.objects.select_related(
-        "dealer", "inquiry__product__category", "inquiry__delivery_region", "inquiry__seller",
+        "dealer", "inquiry__product__category", "inquiry__product__chemical",
+        "inquiry__chemical", "inquiry__delivery_region", "inquiry__seller",
         "inquiry__company").filter(dealer__in=dealers_visible_to(user))
 
 
 def commission_lines_visible_to(user) -> QuerySet[CommissionLine]:
-    return CommissionLine.objects.select_related("dealer", "order", "category").filter(
+    return CommissionLine.objects.select_related("dealer", "order", "category",
+                                                 "statement").filter(
         dealer__in=dealers_visible_to(user))
 
 

@@ -177,3 +177,34 @@ def test_the_header_links_each_role_to_its_pages(client, world):
     signed_in(client, world.buyer)
     home = client.get("/").content.decode()
     assert 'href="/reports/"' not in home and 'href="/dealer/"' not in home
+
+
+def test_the_portal_lists_take_as_many_queries_for_one_row_as_for_many(client, world):
+    """Inquiries (products named only by their chemical), commission lines on statements,
+    statements: the count of queries does not grow with the rows shown."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import Product
+
+    def fill(n: int, month: dt.date):
+        for _i in range(n):
+            ask(world.product, buyer=world.buyer, quantity="10",
+                delivery_region_code=world.address.region_id)
+            line_at(world, dt.datetime.combine(month, dt.time(12), tzinfo=SHANGHAI))
+        services.statements_issue(month=month)
+
+    def counts() -> list[int]:
+        found = []
+        for name in ("dealers:home", "dealers:commissions", "dealers:statements"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(name)).status_code == 200
+            found.append(len(queries.captured_queries))
+        return found
+
+    Product.objects.filter(pk=world.product.pk).update(name_en="", name_zh="")
+    signed_in(client, world.user)
+    fill(1, dt.date(2026, 9, 1))
+    few = counts()
+    fill(5, dt.date(2026, 10, 1))
+    assert counts() == few
