@@ -237,9 +237,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dealers.tasks.commissions_sweep_task",
         "schedule": 300.0,
     },
+    # Daily, not only on the 1st: a run the worker missed is caught up the next day (issuing
+    # a month that has its statements changes nothing).
     "dealers-statements": {
         "task": "dealers.tasks.statements_issue_task",
-        "schedule": crontab(day_of_month=1, hour=0, minute=20),
+        "schedule": crontab(hour=0, minute=20),
     },
     "dealers-flags": {
         "task": "dealers.tasks.dealer_flags_task",
@@ -247,9 +249,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Reports: yesterday's CCO figures, scores and routing weights at 00:30 Shanghai time;
     # the monthly award and warning flags after the month's last report.
+    # Hourly (it replaces yesterday's rows with the same values): a missed 00:30 run is
+    # made up within the hour.
     "reports-cco-daily": {
         "task": "reports.tasks.cco_daily_report_task",
-        "schedule": crontab(hour=0, minute=30),
+        "schedule": crontab(minute=30),
     },
     # The dashboards' rollups: today and yesterday every five minutes; the 35 days before
     # nightly (an old day's inquiries are quoted, won or lost later).
@@ -263,17 +267,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Yesterday's figures in every manager's mailbox at 08:00; background exports whose
     # message was lost are queued again, old export files removed.
-    "reports-digest": {
+    "reports-digest": {  # 08:00, again hourly to 11:00 for a missed run (dedup keys)
         "task": "reports.tasks.digest_task",
-        "schedule": crontab(hour=8, minute=0),
+        "schedule": crontab(hour="8-11", minute=0),
     },
     "reports-exports-sweep": {
         "task": "reports.tasks.export_jobs_sweep_task",
         "schedule": 60.0,
     },
-    "reports-monthly-flags": {
+    "reports-monthly-flags": {  # last month's, recomputed daily (same values): no miss
         "task": "reports.tasks.monthly_flags_task",
-        "schedule": crontab(hour=1, minute=30, day_of_month=1),
+        "schedule": crontab(hour=1, minute=30),
     },
     # Notifications whose first send failed or was never queued (broker down).
     "orders-outbox-sweep": {

@@ -283,3 +283,14 @@ def test_portal_user_sees_only_its_dealer(world):
     assert list(selectors.dealers_visible_to(dealer_user(other))) == [other]
     assert set(selectors.dealers_visible_to(world.staff)) == {world.dealer, other}
     assert list(selectors.dealers_visible_to(world.buyer)) == []
+
+
+def test_a_missed_first_is_caught_up_and_only_once(world):
+    """Beat asks daily: the first run after the 1st issues the month, later runs nothing —
+    not even for a dealer added since (its first statement is next month's)."""
+    from dealers.tasks import statements_issue_task
+    line_at(world, timezone.now() - dt.timedelta(days=40))
+    assert statements_issue_task() == 1
+    make_dealer(world.seller, regions=[HANGZHOU], name="新经销商")
+    assert statements_issue_task() == 0
+    assert Statement.objects.count() == 1
