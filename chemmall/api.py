@@ -79,3 +79,21 @@ def enum_field(choices, component_name: str, *, blank_is_null: bool = False):
     EnumField.__name__ = EnumField.__qualname__ = f"{component_name}Field"
     return extend_schema_field({"type": "string", "enum": list(choices.values)},
                                component_name=component_name)(EnumField)
+
+
+MAX_ID = 2**63 - 1  # ids are bigints: anything larger is not an id
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """An object id in a request body: a positive bigint (a larger number is a 400)."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+def quantity_field(**kwargs) -> serializers.DecimalField:
+    """A quantity as the models store it (14 digits, 3 decimals)."""
+    return serializers.DecimalField(max_digits=14, decimal_places=3, **kwargs)
+
+
+def money_field(**kwargs) -> serializers.DecimalField:
+    """An amount in CNY as the models store it (14 digits, 2 decimals)."""
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)

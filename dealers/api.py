@@ -31,29 +31,18 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chemmall.api import enum_field
+from chemmall.api import MAX_ID, enum_field, id_field, money_field, quantity_field
 from chemmall.errors import DomainError
 from inquiries.api import ERROR_403, OutputSerializer, QuoteStatusField, UnitField
 from inquiries.models import Incoterm, InquiryEvent
 from inquiries.services import MAX_MESSAGE_LENGTH
-from orders.api import ERROR_400, ERROR_404, ERROR_409, MAX_ID
+from orders.api import ERROR_400, ERROR_404, ERROR_409
 
 from . import exports, selectors, services
 from .models import Assignment, CommissionLine, DealerQuote, Statement
 
 DEALERS_ONLY = _("Only the dealer's own users answer the inquiries routed to it.")
 
-
-def _id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-def _quantity_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=3, **kwargs)
-
-
-def _money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
 @contextlib.contextmanager
@@ -96,7 +85,7 @@ class AssignmentInquirySerializer(serializers.Serializer):
     number = serializers.CharField()
     subject = serializers.CharField(help_text=_("What is asked for, as one line."))
     product_id = serializers.IntegerField(allow_null=True)
-    quantity = _quantity_field()
+    quantity = quantity_field()
     unit = UnitField()
     delivery_region_name = serializers.CharField(source="delivery_region.name",
                                                  allow_null=True)
@@ -128,11 +117,11 @@ class DealerQuoteSerializer(OutputSerializer):
     version = serializers.IntegerField(source="quote.version")
     status = QuoteStatusField(source="quote.status")
     product_id = serializers.IntegerField(source="quote.product_id")
-    quantity = _quantity_field(source="quote.quantity")
+    quantity = quantity_field(source="quote.quantity")
     unit = UnitField(source="quote.unit")
-    unit_price = _money_field(source="quote.unit_price", help_text=_("CNY per unit."))
+    unit_price = money_field(source="quote.unit_price", help_text=_("CNY per unit."))
     tax_inclusive = serializers.BooleanField(source="quote.tax_inclusive")
-    total = _money_field(source="quote.total", help_text=_("Unit price × quantity (CNY)."))
+    total = money_field(source="quote.total", help_text=_("Unit price × quantity (CNY)."))
     valid_until = serializers.DateField(source="quote.valid_until")
     lead_time_days = serializers.IntegerField(source="quote.lead_time_days")
     incoterm = serializers.ChoiceField(source="quote.incoterm", choices=Incoterm.choices)
@@ -173,11 +162,11 @@ class CommissionLineSerializer(OutputSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     basis = CommissionBasisField()
     basis_label = serializers.CharField(source="get_basis_display")
-    base_amount = _money_field(help_text=_(
+    base_amount = money_field(help_text=_(
         "The goods value of the order in this category without VAT (CNY); negative for a "
         "clawback."))
     rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text=_("Percent."))
-    amount = _money_field(help_text=_("The commission (CNY); negative for a clawback."))
+    amount = money_field(help_text=_("The commission (CNY); negative for a clawback."))
     statement_id = serializers.IntegerField(allow_null=True, help_text=_(
         "The statement that settled the line; null until one did."))
 
@@ -193,7 +182,7 @@ class StatementSerializer(OutputSerializer):
     month = serializers.DateField(help_text=_("The first day of the month settled."))
     status = StatementStatusField()
     status_label = serializers.CharField(source="get_status_display")
-    total = _money_field(help_text=_("The sum of its lines (CNY)."))
+    total = money_field(help_text=_("The sum of its lines (CNY)."))
 
     class Meta:
         model = Statement
@@ -235,10 +224,10 @@ class ConversationMessageSerializer(serializers.Serializer):
 
 
 class DealerQuoteSendSerializer(serializers.Serializer):
-    product_id = _id_field(required=False, allow_null=True, help_text=_(
+    product_id = id_field(required=False, allow_null=True, help_text=_(
         "What the order will be for: a product of the seller; defaults to the inquiry's."))
-    quantity = _quantity_field()
-    unit_price = _money_field(help_text=_("CNY per sales unit of the product."))
+    quantity = quantity_field()
+    unit_price = money_field(help_text=_("CNY per sales unit of the product."))
     tax_inclusive = serializers.BooleanField(default=True)
     valid_until = serializers.DateField(help_text=_(
         "Today or later, and not beyond the end of the price list in force for the product."))

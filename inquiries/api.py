@@ -36,13 +36,12 @@ from rest_framework.views import APIView
 from accounts.models import Company
 from catalog.api import SellerSerializer
 from catalog.models import SalesUnit, normalize_cas
-from chemmall.api import enum_field
+from chemmall.api import enum_field, id_field, money_field, quantity_field
 from chemmall.errors import DomainError
 from orders.api import (
     ERROR_400,
     ERROR_404,
     ERROR_409,
-    MAX_ID,
     CompanyBriefSerializer,
     ProductBriefSerializer,
 )
@@ -61,17 +60,6 @@ ERROR_403 = OpenApiResponse(description=_("Not signed in, or not a role that may
 ERROR_429 = OpenApiResponse(description=_(
     "A guest's network sent too many inquiries in the last hour: `{detail: message, code}`."))
 
-
-def _id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-def _quantity_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=3, **kwargs)
-
-
-def _money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
 def _is_staff(user) -> bool:
@@ -212,7 +200,7 @@ class QuoteSerializer(OutputSerializer):
         "The current version, still valid: the buyer may accept or decline it."))
     product = ProductBriefSerializer(help_text=_("What the order will be for."))
     unit = UnitField()
-    total = _money_field(help_text=_("Unit price × quantity (CNY)."))
+    total = money_field(help_text=_("Unit price × quantity (CNY)."))
     incoterm_label = serializers.CharField(source="get_incoterm_display")
     created_by = serializers.CharField(source="created_by.full_name")
     order = OrderBriefSerializer(allow_null=True, help_text=_("Once accepted."))
@@ -232,7 +220,7 @@ class QuoteSerializer(OutputSerializer):
 
 
 class QuoteSentSerializer(QuoteSerializer):
-    list_price = _money_field(allow_null=True, help_text=_(
+    list_price = money_field(allow_null=True, help_text=_(
         "The public list price for this quantity today (CNY per unit); null without one."))
     below_list_price = serializers.BooleanField(help_text=_(
         "The quote is below the public list price: allowed, but worth a second look."))
@@ -342,7 +330,7 @@ class QuoteAcceptedSerializer(serializers.Serializer):
 
 
 class InquiryCreateSerializer(serializers.Serializer):
-    product_id = _id_field(required=False, allow_null=True, help_text=_(
+    product_id = id_field(required=False, allow_null=True, help_text=_(
         "A listed product (GET /products/); or leave it out and name the chemical."))
     requested_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                            default="", help_text=_(
@@ -350,10 +338,10 @@ class InquiryCreateSerializer(serializers.Serializer):
     requested_cas = serializers.CharField(max_length=20, required=False, allow_blank=True,
                                           default="", help_text=_(
                                               "… and/or its CAS number, e.g. 7664-93-9."))
-    quantity = _quantity_field(help_text=_("More than zero, at most three decimals."))
+    quantity = quantity_field(help_text=_("More than zero, at most three decimals."))
     unit = UnitField(required=False, help_text=_(
         "For a named chemical (default kg); a product's inquiry is in its sales unit."))
-    target_price = _money_field(required=False, allow_null=True, help_text=_(
+    target_price = money_field(required=False, allow_null=True, help_text=_(
         "CNY per unit, optional."))
     delivery_region = serializers.CharField(max_length=6, required=False, allow_blank=True,
                                             allow_null=True, help_text=_(
@@ -395,10 +383,10 @@ class QuoteSendSerializer(serializers.Serializer):
     expected_version = serializers.IntegerField(min_value=0, max_value=32767, help_text=_(
         "The latest version you have seen: 0 for the first quote. If a colleague quoted "
         "meanwhile, 409 instead of replacing their quote."))
-    product_id = _id_field(required=False, allow_null=True, help_text=_(
+    product_id = id_field(required=False, allow_null=True, help_text=_(
         "What the order will be for: a product of the seller; defaults to the inquiry's."))
-    quantity = _quantity_field()
-    unit_price = _money_field(help_text=_("CNY per sales unit of the product."))
+    quantity = quantity_field()
+    unit_price = money_field(help_text=_("CNY per sales unit of the product."))
     tax_inclusive = serializers.BooleanField(default=True)
     valid_until = serializers.DateField(help_text=_(
         "Today or later, and not beyond the end of the price list in force for the product."))
@@ -412,11 +400,11 @@ class QuoteSendSerializer(serializers.Serializer):
 class QuoteAcceptSerializer(serializers.Serializer):
     fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
     payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
-    address_id = _id_field(required=False, allow_null=True, help_text=_(
+    address_id = id_field(required=False, allow_null=True, help_text=_(
         "Delivery: an address of your company's book (GET /addresses/)."))
-    depot_id = _id_field(required=False, allow_null=True, help_text=_(
+    depot_id = id_field(required=False, allow_null=True, help_text=_(
         "Pickup: a depot of the seller."))
-    carrier_id = _id_field(required=False, allow_null=True, help_text=_(
+    carrier_id = id_field(required=False, allow_null=True, help_text=_(
         "Delivery: a carrier (GET /carriers/); dangerous goods need a hazmat-qualified one."))
     po_number = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                       default="")
@@ -428,7 +416,7 @@ class QuoteDeclineSerializer(serializers.Serializer):
 
 
 class ReassignSerializer(serializers.Serializer):
-    to_user_id = _id_field(help_text=_("A CCO or manager of the inquiry's seller."))
+    to_user_id = id_field(help_text=_("A CCO or manager of the inquiry's seller."))
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -28,14 +28,12 @@ from rest_framework.views import APIView
 from accounts.models import STAFF_ROLES
 from accounts.selectors import user_company_id
 from catalog.api import SellerSerializer
-from chemmall.api import AutoSchema
+from chemmall.api import AutoSchema, id_field, money_field, quantity_field
 from chemmall.errors import DomainError
 from chemmall.money import vat_rate
 
 from . import selectors, services
 from .models import Address, Carrier, Checkout, Order, OrderEvent, OrderLine, Pickup, PickupLine
-
-MAX_ID = 2**63 - 1  # ids are bigints: anything larger is not an id
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=True,
@@ -49,17 +47,6 @@ ERROR_404 = OpenApiResponse(description=_("Not found, or not yours to see."))
 ERROR_409 = OpenApiResponse(description=_(
     "The state of the data forbids it: `{detail: message, code}`."))
 
-
-def _id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-def _quantity_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=3, **kwargs)
-
-
-def _money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
 def pickup_code_visible_to(user, order: Order) -> bool:
@@ -120,15 +107,15 @@ class CarrierSerializer(serializers.ModelSerializer):
 class CartLineSerializer(serializers.Serializer):
     product = ProductBriefSerializer(source="line.product")
     seller = SellerSerializer(source="line.product.seller")
-    quantity = _quantity_field(source="line.quantity")
+    quantity = quantity_field(source="line.quantity")
     unit = serializers.CharField(source="line.product.sales_unit")
-    min_order_quantity = _quantity_field(source="line.product.min_order_quantity")
-    quantity_step = _quantity_field(source="line.product.quantity_step")
-    unit_price = _money_field(source="price.unit_price", allow_null=True, help_text=_(
+    min_order_quantity = quantity_field(source="line.product.min_order_quantity")
+    quantity_step = quantity_field(source="line.product.quantity_step")
+    unit_price = money_field(source="price.unit_price", allow_null=True, help_text=_(
         "CNY per unit, of the tier the quantity reaches, for the caller's company today; "
         "null without a valid price."))
     tax_inclusive = serializers.BooleanField(source="price.tax_inclusive", allow_null=True)
-    line_total = _money_field(allow_null=True)
+    line_total = money_field(allow_null=True)
     price_missing = serializers.SerializerMethodField(help_text=_(
         "No valid price today: the cart cannot be placed until it is removed."))
 
@@ -138,13 +125,13 @@ class CartLineSerializer(serializers.Serializer):
 
 class CartSerializer(serializers.Serializer):
     lines = CartLineSerializer(many=True)
-    total = _money_field(help_text=_("Sum of the priced lines (CNY)."))
+    total = money_field(help_text=_("Sum of the priced lines (CNY)."))
     has_unpriced = serializers.BooleanField()
     vat_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
 
 
 class CartLineQuantitySerializer(serializers.Serializer):
-    quantity = _quantity_field(help_text=_(
+    quantity = quantity_field(help_text=_(
         "In the product's sales unit, from its minimum order quantity in its steps; "
         "0 removes the line."))
 
@@ -173,7 +160,7 @@ class OrderListSerializer(serializers.ModelSerializer):
 
 class OrderLineSerializer(serializers.ModelSerializer):
     product = ProductBriefSerializer()
-    remaining = _quantity_field(help_text=_("Bought but not yet picked up."))
+    remaining = quantity_field(help_text=_("Bought but not yet picked up."))
     depot = DepotBriefSerializer(allow_null=True, help_text=_(
         "Where the stock is reserved; null for services."))
 
@@ -234,11 +221,11 @@ class OrderDetailSerializer(OrderListSerializer):
 
 class CheckoutSerializer(serializers.Serializer):
     fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
-    address_id = _id_field(required=False, allow_null=True, help_text=_(
+    address_id = id_field(required=False, allow_null=True, help_text=_(
         "Delivery: an address of your company's book (GET /addresses/)."))
-    depot_id = _id_field(required=False, allow_null=True, help_text=_(
+    depot_id = id_field(required=False, allow_null=True, help_text=_(
         "Pickup: the depot of the seller that holds the goods."))
-    carrier_id = _id_field(required=False, allow_null=True, help_text=_(
+    carrier_id = id_field(required=False, allow_null=True, help_text=_(
         "Delivery: a carrier (GET /carriers/); dangerous goods need a hazmat-qualified one."))
     payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices)
     po_number = serializers.CharField(max_length=64, required=False, allow_blank=True,
@@ -293,7 +280,7 @@ class PickupLineSerializer(serializers.ModelSerializer):
     line_id = serializers.IntegerField(source="order_line_id")
     product = ProductBriefSerializer(source="order_line.product")
     unit = serializers.CharField(source="order_line.unit")
-    remaining = _quantity_field(source="order_line.remaining", help_text=_(
+    remaining = quantity_field(source="order_line.remaining", help_text=_(
         "What remains of the order line now."))
 
     class Meta:
@@ -317,12 +304,12 @@ class PickupSerializer(serializers.ModelSerializer):
 
 
 class PickupRecordLineSerializer(serializers.Serializer):
-    line_id = _id_field()
-    quantity = _quantity_field(help_text=_("Handed over now; at most what remains."))
+    line_id = id_field()
+    quantity = quantity_field(help_text=_("Handed over now; at most what remains."))
 
 
 class PickupRecordSerializer(serializers.Serializer):
-    order_id = _id_field()
+    order_id = id_field()
     collected_by = serializers.CharField(max_length=100, help_text=_(
         "The driver's or collector's name."))
     vehicle_plate = serializers.CharField(max_length=20, required=False, allow_blank=True,
