@@ -220,9 +220,9 @@ def invitation_send(*, user_id: int) -> None:
 def company_mark_served(*, company_id: int, organization_id: int) -> None:
     """Record that a subsidiary deals with a company, so its staff may see the customer.
     Called by orders and inquiries when they first connect the two. Idempotent."""
-    Company.served_by.through.objects.get_or_create(
-        company_id=company_id, organization_id=organization_id
-    )
+    through = Company.served_by.through  # one INSERT … ON CONFLICT DO NOTHING, no savepoint
+    through.objects.bulk_create(
+        [through(company_id=company_id, organization_id=organization_id)], ignore_conflicts=True)
 
 
 # --- Working calendars ------------------------------------------------------------------------

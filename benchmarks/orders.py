@@ -293,7 +293,7 @@ def report(result: dict, check: dict, *, target: int | None) -> bool:
     return check["ok"]
 
 
-def profile(ids: dict, *, rounds: int = 200) -> None:
+def profile(ids: dict, *, rounds: int = 200, cprofile: bool = False) -> None:
     """Every statement of one order (cart line + checkout) in the steady state (the buyer
     already served by the seller), then the mean wall and CPU time of `rounds` orders
     placed one after the other (no contention; CPU is this process's, not PostgreSQL's)."""
@@ -325,10 +325,21 @@ def profile(ids: dict, *, rounds: int = 200) -> None:
         print(f"\n{title}: {len(ctx.captured_queries)} statements")
         for q in ctx.captured_queries:
             print(f"  {q['sql'][:140]}")
+    profiler = None
+    if cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     wall, cpu = time.perf_counter(), time.process_time()
     for i in range(rounds):
         one(product_ids[i % len(product_ids)])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profiler:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     print(f"\n{rounds} orders one after the other: {wall / rounds * 1000:.1f} ms wall, "
           f"{cpu / rounds * 1000:.1f} ms CPU of this process per order "
           f"({len(cart.captured_queries) + len(checkout.captured_queries)} statements)")
@@ -361,6 +372,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a few seconds: CI")
     parser.add_argument("--profile", action="store_true",
                         help="print the statements of one order and exit")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="with --profile: where the Python time goes (cProfile)")
     parser.add_argument("--scenarios", default="ABC", help="which of A, B, C to run")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
@@ -376,7 +389,7 @@ def main() -> int:
           f"workers ({'threads' if args.threads else 'processes'}), {args.orders} orders each; "
           f"setup {time.perf_counter() - started:.1f} s")
     if args.profile:
-        profile(ids)
+        profile(ids, cprofile=args.cprofile)
         common.flush_broker()
         return 0
 

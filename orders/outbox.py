@@ -11,10 +11,12 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from chemmall.db import insert_new
 
 from .models import OutboxMessage
 
@@ -41,31 +43,18 @@ def outbox_enqueue(*, kind: str, to_email: str, subject: str, body: str,
 def outbox_enqueue_many(messages: list[OutboxMessage]) -> list[OutboxMessage]:
     """Write unsaved messages in one INSERT and queue their sends after commit; returns
     those written (a message whose `dedup_key` exists is left out, as is one without an
-    address). Only when a dedup key collides are they written one by one."""
+    address)."""
     messages = [m for m in messages if m.to_email]
     for message in messages:
         message.subject = message.subject.strip()[:200]
     if not messages:
         return []
-    try:
-        with transaction.atomic():
-            written = OutboxMessage.objects.bulk_create(messages)
-    except IntegrityError:
-        written = [m for m in map(_insert_unless_written, messages) if m is not None]
+    # One INSERT … ON CONFLICT DO NOTHING: a message whose dedup key exists is skipped.
+    written = insert_new(messages, key="dedup_key")
     if written:
         ids = [m.pk for m in written]
         transaction.on_commit(lambda: _queue_sends(ids))
     return written
-
-
-def _insert_unless_written(message: OutboxMessage) -> OutboxMessage | None:
-    message.pk = None
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        return None  # the same notification exists: writing it again changes nothing
-    return message
 
 
 def notify_message(*, kind: str, context: dict, user=None, to_email: str = "",

@@ -1,6 +1,6 @@
 """Writes of the orders app: cart, checkout with stock reservation, status moves.
 
-Locking order, everywhere: the cart row, then the company row (credit), then stock rows
+Locking order, everywhere: the cart's lines, then the company row (credit), then stock rows
 by primary key, then order rows. Two checkouts that need the same stock therefore queue
 on the first stock row instead of deadlocking.
 """
@@ -11,7 +11,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from accounts.selectors import depots_visible_to, user_company_id
 from accounts.services import company_mark_served
 from catalog import pricing
 from catalog.models import LicenceKind, Product, Stock
+from chemmall.db import insert_new
 from chemmall.errors import ConflictError, DomainError
 from chemmall.money import money_round, vat_part, vat_rate
 from chemmall.uploads import DOCUMENT_MAX_BYTES, document_kind, document_rename
@@ -297,9 +298,10 @@ def _fulfilment_target(*, company_id, fulfilment, address_id, depot_id, carrier_
 
 
 def _prepare(*, user, fulfilment, address_id, depot_id, carrier_id, payment_method,
-             requested_date):
+             requested_date, company_id: int | None = None):
     """What every way of placing an order checks first; locks the company row (credit)."""
-    company_id = user_company_id(user)
+    if company_id is None:
+        company_id = user_company_id(user)
     if company_id is None:
         raise DomainError(_("Only members of a buyer company can order."), code="no_company")
     if payment_method not in Order.PaymentMethod.values:
@@ -374,24 +376,29 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
     if not idempotency_key or len(idempotency_key) > 64:
         raise DomainError(_("Send an idempotency key of 1 to 64 characters."),
                           field="idempotency_key")
-    try:
-        with transaction.atomic():
-            checkout = Checkout.objects.create(user=user, idempotency_key=idempotency_key)
-    except IntegrityError:
+    # The unique (user, key) decides, in one statement: a key seen before writes nothing.
+    written = insert_new([Checkout(user=user, idempotency_key=idempotency_key)],
+                         key="idempotency_key")
+    if not written:
         # Placed before (or just now by a concurrent request, which the insert waited for).
         first = Checkout.objects.get(user=user, idempotency_key=idempotency_key)
         return list(first.orders.order_by("pk"))
+    (checkout,) = written
 
-    if user_company_id(user) is None:
+    company_id = user_company_id(user)
+    if company_id is None:
         raise DomainError(_("Only members of a buyer company can order."), code="no_company")
-    cart = Cart.objects.select_for_update().filter(user=user).first()  # lock order: cart first
+    # Lock order: the cart's lines first. A second checkout of the same cart waits here and
+    # then finds the lines gone; a line added meanwhile is not ordered and stays in the cart.
     lines = list(
-        CartLine.objects.filter(cart=cart).select_related("product__chemical", "product__seller")
+        CartLine.objects.select_for_update(of=("self",)).filter(cart__user=user)
+        .select_related("product__chemical", "product__seller")
         .order_by("product__seller_id", "pk")
-    ) if cart else []
+    )
     company, address, depot, carrier = _prepare(
-        user=user, fulfilment=fulfilment, address_id=address_id, depot_id=depot_id,
-        carrier_id=carrier_id, payment_method=payment_method, requested_date=requested_date)
+        user=user, company_id=company_id, fulfilment=fulfilment, address_id=address_id,
+        depot_id=depot_id, carrier_id=carrier_id, payment_method=payment_method,
+        requested_date=requested_date)
     if not lines:
         raise DomainError(_("Your cart is empty."), code="empty_cart")
 
@@ -432,7 +439,7 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
             carrier=carrier, payment_method=payment_method, po_number=po_number,
             requested_date=requested_date, notes=notes, placed_note=_("Placed from the cart."),
             served=seller_id in served))
-    CartLine.objects.filter(cart=cart).delete()
+    CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
     return orders
 
 
@@ -475,8 +482,9 @@ def _pickup_code() -> str:
 def _notify_placed(order: Order) -> None:
     """The buyer hears the order is placed; each active CCO of the seller that it is new.
     All of them in one INSERT."""
+    # One group by name: one row per user, no DISTINCT over every column needed.
     ccos = User.objects.filter(organization_id=order.seller_id, is_active=True,
-                               groups__name=Role.CCO).distinct()
+                               groups__name=Role.CCO).only("email", "language", "full_name")
     outbox_enqueue_many([
         notify_message(user=order.placed_by, kind="order_placed", context={"order": order},
                        dedup_key=f"order:{order.pk}:placed"),

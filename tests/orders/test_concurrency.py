@@ -176,3 +176,22 @@ def test_ten_concurrent_replays_of_one_key_place_one_order(one_buyer_ready):
     assert all([o.pk for o in r] == [order.pk] for r in results.values())
     assert Stock.objects.get(product=product).reserved == 3
     assert order.lines.get().quantity == 3
+
+
+def test_two_checkouts_of_one_cart_with_different_keys_place_it_once(one_buyer_ready):
+    product, buyer, address = one_buyer_ready
+
+    def checkout(i):
+        return services.checkout_place(
+            user=buyer, idempotency_key=f"key-{i}", fulfilment="delivery",
+            address_id=address.pk, payment_method="prepayment")
+
+    results = _run_at_once(checkout, [(i,) for i in range(4)])
+
+    placed = [r for r in results.values() if isinstance(r, list)]
+    refused = [r for r in results.values() if isinstance(r, Exception)]
+    assert len(placed) == 1 and len(placed[0]) == 1
+    assert len(refused) == 3 and all(getattr(e, "code", None) == "empty_cart" for e in refused)
+    assert Order.objects.count() == 1
+    assert Stock.objects.get(product=product).reserved == 3
+    assert not CartLine.objects.filter(cart__user=buyer).exists()
