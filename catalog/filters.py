@@ -131,8 +131,19 @@ class ProductFilter(django_filters.FilterSet):
         return queryset  # q and sort are applied in filter_queryset, after everything else
 
     def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Q(category__key=value) | Q(category__parent__key=value)
-                               | Q(category__parent__parent__key=value))
+        # The subtree's ids from the (cached) tree: an indexed IN instead of an OR over
+        # three joins of the category table, which the planner can only filter row by row.
+        tree = storefront.category_tree()
+        root = tree.by_key.get(value)
+        if root is None:
+            return queryset.none()
+        ids, todo = set(), [root]
+        while todo:
+            node = todo.pop()
+            if node.pk not in ids:  # a bad parent loop must not hang
+                ids.add(node.pk)
+                todo.extend(node.child_list)
+        return queryset.filter(category_id__in=sorted(ids))
 
     def filter_seller(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(seller__code=value) | Q(seller__parent__code=value))

@@ -5,6 +5,8 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DecimalField,
@@ -52,12 +54,31 @@ def with_listing_annotations(queryset: QuerySet[Product], *,
 
 
 def products_listed(*, on_date: datetime.date | None = None) -> QuerySet[Product]:
-    """The public catalog with what a list shows about each product."""
-    return with_listing_annotations(products_public(), on_date=on_date)
+    """The public catalog with what a list shows about each product (not the search index
+    columns: the widest of a row, and a list sorts every matching row before the page)."""
+    return with_listing_annotations(
+        products_public().defer("search_document", "search_vector"), on_date=on_date)
+
+
+def _cached(key: str, compute):
+    """`compute()` kept for settings.CATALOG_CACHE_SECONDS. What every storefront page shows
+    (the category tree with its counts, the featured products) costs ~10 ms of database
+    time a query and may be a minute old; 0 turns the cache off."""
+    seconds = settings.CATALOG_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
 
 
 def products_featured(*, limit: int = 8) -> list[Product]:
-    return list(products_listed().filter(is_featured=True).order_by("-created_at", "pk")[:limit])
+    today = timezone.localdate()  # the list prices are today's
+    return _cached(f"catalog:featured:{limit}:{today.isoformat()}", lambda: list(
+        products_listed(on_date=today).filter(is_featured=True)
+        .order_by("-created_at", "pk")[:limit]))
 
 
 def product_for_page(*, product_id: int) -> Product:
@@ -99,6 +120,10 @@ class CategoryTree:
 
 
 def category_tree() -> CategoryTree:
+    return _cached("catalog:category-tree", _category_tree)
+
+
+def _category_tree() -> CategoryTree:
     public = Q(products__is_active=True, products__seller__is_active=True)
     categories = list(Category.objects.annotate(direct_count=Count("products", filter=public))
                       .order_by("position", "key"))

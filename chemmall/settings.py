@@ -109,6 +109,12 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Each process keeps its own small cache (the storefront's category tree, featured products
+# and rendered product cards): faster than a round trip to Redis, a minute old at most.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                      "OPTIONS": {"MAX_ENTRIES": 5000}}}
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=60)
+
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

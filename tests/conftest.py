@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -15,6 +16,12 @@ def pytest_configure(config):
             f"the tests need PostgreSQL, got {engine}: use chemmall.settings_test "
             "(make test) and DATABASE_URL=postgres://..."
         )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The storefront caches its category tree for a minute: each test starts without it.
+    cache.clear()
 
 
 @pytest.fixture

@@ -41,6 +41,52 @@ def formula(value) -> str:
     return mark_safe(html)  # every text part is escaped; counts are digits only
 
 
+_svg_rendered: dict[tuple[str, str], str] = {}
+
+
+@register.simple_tag
+def pictogram_svg(pictogram: dict) -> str:
+    """A pictogram's inline SVG. A list page shows dozens; the file is the same every time
+    (its title translated), so each is rendered once per language and process."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.utils.translation import get_language
+
+    key = (pictogram["template"], get_language() or "")
+    svg = _svg_rendered.get(key)
+    if svg is None:
+        svg = render_to_string(pictogram["template"])
+        if not settings.DEBUG:  # while templates are being edited, render afresh
+            _svg_rendered[key] = svg
+    return mark_safe(svg)  # our own template's output, already escaped there
+
+
+@register.simple_tag
+def product_card(product) -> str:
+    """A product of a list (catalog/_product_item.html). Rendering the 24 cards of a page
+    is most of its time, so each card is kept for settings.CATALOG_CACHE_SECONDS under what
+    it shows that changes: the product's last edit, today's list price, the stock badge."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.template.loader import render_to_string
+    from django.utils.translation import get_language
+
+    def render() -> str:
+        return render_to_string("catalog/_product_item.html", {"product": product})
+
+    seconds = settings.CATALOG_CACHE_SECONDS
+    if not seconds:
+        return mark_safe(render())  # our own template's output, escaped there
+    key = (f"catalog:card:{product.pk}:{product.updated_at.timestamp()}:"
+           f"{getattr(product, 'list_price', None)}:{getattr(product, 'in_stock', None)}:"
+           f"{get_language()}")
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html, seconds)
+    return mark_safe(html)  # our own template's output, escaped there
+
+
 @register.filter
 def pictograms(codes) -> list[dict]:
     """GHS codes → [{code, label, template}] (unknown codes left out)."""

@@ -83,6 +83,44 @@ def test_home_shows_search_categories_with_counts_and_featured(client, subsidiar
     assert "Featured acetonitrile" in html
 
 
+def test_category_counts_and_featured_are_a_minute_old_at_most(client, subsidiary, settings,
+                                                                django_assert_num_queries):
+    from django.core.cache import cache
+
+    settings.CATALOG_CACHE_SECONDS = 60
+    category = CategoryFactory(key="reagents", name_en="Reagents")
+    ProductFactory(category=category, seller=subsidiary, is_featured=True, name_en="First one")
+    client.get("/")  # fills the cache
+    ProductFactory(category=category, seller=subsidiary, is_featured=True, name_en="Newcomer")
+
+    with django_assert_num_queries(0):  # neither the tree nor the featured list is read
+        cached = client.get("/")
+    assert "1 product" in cached.content.decode() and "Newcomer" not in cached.content.decode()
+
+    cache.clear()  # as when the minute is over
+    fresh = client.get("/").content.decode()
+    assert "2 products" in fresh and "Newcomer" in fresh
+
+    settings.CATALOG_CACHE_SECONDS = 0  # off: every page reads afresh
+    ProductFactory(category=category, seller=subsidiary, name_en="Third")
+    assert "3 products" in client.get("/").content.decode()
+
+
+def test_a_kept_product_card_shows_a_new_price_and_stock_at_once(client, subsidiary, settings):
+    settings.CATALOG_CACHE_SECONDS = 60
+    product = ProductFactory(category=CategoryFactory(key="solvents"), seller=subsidiary,
+                             name_en="Card solvent")
+    prices(product, [(1, "10.00")], valid_from=TODAY() - datetime.timedelta(days=5))
+    first = client.get("/categories/solvents/").content.decode()
+    in_stock = 'badge-ok">In stock'
+    assert "¥10.00" in first and in_stock not in first
+
+    prices(product, [(1, "12.50")])  # a newer list from today
+    StockFactory(product=product, on_hand=Decimal("50"))
+    html = client.get("/categories/solvents/").content.decode()
+    assert "¥12.50" in html and "¥10.00" not in html and in_stock in html
+
+
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_pages_answer_in_english_and_chinese(client, ethanol, language):
     headers = {"HTTP_ACCEPT_LANGUAGE": language}
