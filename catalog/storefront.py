@@ -60,7 +60,7 @@ def products_listed(*, on_date: datetime.date | None = None) -> QuerySet[Product
         products_public().defer("search_document", "search_vector"), on_date=on_date)
 
 
-def _cached(key: str, compute):
+def cached(key: str, compute):
     """`compute()` kept for settings.CATALOG_CACHE_SECONDS. What every storefront page shows
     (the category tree with its counts, the featured products) costs ~10 ms of database
     time a query and may be a minute old; 0 turns the cache off."""
@@ -76,7 +76,7 @@ def _cached(key: str, compute):
 
 def products_featured(*, limit: int = 8) -> list[Product]:
     today = timezone.localdate()  # the list prices are today's
-    return _cached(f"catalog:featured:{limit}:{today.isoformat()}", lambda: list(
+    return cached(f"catalog:featured:{limit}:{today.isoformat()}", lambda: list(
         products_listed(on_date=today).filter(is_featured=True)
         .order_by("-created_at", "pk")[:limit]))
 
@@ -120,7 +120,7 @@ class CategoryTree:
 
 
 def category_tree() -> CategoryTree:
-    return _cached("catalog:category-tree", _category_tree)
+    return cached("catalog:category-tree", _category_tree)
 
 
 def _category_tree() -> CategoryTree:

@@ -107,18 +107,26 @@ def test_category_counts_and_featured_are_a_minute_old_at_most(client, subsidiar
 
 
 def test_a_kept_product_card_shows_a_new_price_and_stock_at_once(client, subsidiary, settings):
+    from django.core.cache import cache
+
     settings.CATALOG_CACHE_SECONDS = 60
     product = ProductFactory(category=CategoryFactory(key="solvents"), seller=subsidiary,
                              name_en="Card solvent")
     prices(product, [(1, "10.00")], valid_from=TODAY() - datetime.timedelta(days=5))
-    first = client.get("/categories/solvents/").content.decode()
     in_stock = 'badge-ok">In stock'
-    assert "¥10.00" in first and in_stock not in first
+    searched, browsed = "/products/?q=Card+solvent", "/categories/solvents/"
+    for url in (searched, browsed):
+        first = client.get(url).content.decode()
+        assert "¥10.00" in first and in_stock not in first
 
     prices(product, [(1, "12.50")])  # a newer list from today
     StockFactory(product=product, on_hand=Decimal("50"))
-    html = client.get("/categories/solvents/").content.decode()
+    html = client.get(searched).content.decode()  # a search reads afresh; the card follows
     assert "¥12.50" in html and "¥10.00" not in html and in_stock in html
+    # The category page without filters, the same for everyone, is a minute old at most.
+    assert "¥10.00" in client.get(browsed).content.decode()
+    cache.clear()
+    assert "¥12.50" in client.get(browsed).content.decode()
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
