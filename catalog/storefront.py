@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     DecimalField,
@@ -61,9 +62,10 @@ def products_listed(*, on_date: datetime.date | None = None) -> QuerySet[Product
 
 
 def cached(key: str, compute):
-    """`compute()` kept for settings.CATALOG_CACHE_SECONDS. What every storefront page shows
-    (the category tree with its counts, the featured products) costs ~10 ms of database
-    time a query and may be a minute old; 0 turns the cache off."""
+    """`compute()` kept for settings.CATALOG_CACHE_SECONDS (0: not kept) in the process's
+    cache: what every storefront page shows and costs ~10 ms of database time to read (the
+    category tree with its counts, the featured products, an unfiltered category page),
+    and each rendered product card."""
     seconds = settings.CATALOG_CACHE_SECONDS
     if not seconds:
         return compute()
@@ -79,6 +81,27 @@ def products_featured(*, limit: int = 8) -> list[Product]:
     return cached(f"catalog:featured:{limit}:{today.isoformat()}", lambda: list(
         products_listed(on_date=today).filter(is_featured=True)
         .order_by("-created_at", "pk")[:limit]))
+
+
+def listing_page(products: QuerySet[Product], *, number, page_size: int,
+                 browse_key: str | None = None) -> Page:
+    """A page of a product list. `browse_key` names a list that is the same for everyone
+    (a category page without filters or search: how most buyers come in from the menu):
+    its rows and count are kept for the minute of `cached`, the cards' prices and stock
+    badges with them."""
+    paginator = Paginator(products, page_size)
+    if browse_key is None:
+        return paginator.get_page(number)
+
+    def compute():
+        page = paginator.get_page(number)
+        return paginator.count, page.number, list(page.object_list)
+
+    count, page_number, rows = cached(
+        f"catalog:browse:{browse_key}:{number or ''}:{timezone.localdate().isoformat()}",
+        compute)
+    paginator.count = count  # a cached_property: set, so the list is not counted again
+    return Page(rows, page_number, paginator)
 
 
 def product_for_page(*, product_id: int) -> Product:

@@ -3,7 +3,6 @@
 import datetime
 from pathlib import PurePath
 
-from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -42,11 +41,11 @@ def _listing(request, *, tree: storefront.CategoryTree, category):
     filterset = ProductFilter(data, queryset=storefront.products_listed(), request=request,
                               category_choices=tree.choices())
     products = filterset.qs  # invalid fields are left out and shown as form errors
-    browsing = category is not None and not (request.GET.keys() - {"page", "sort"})
-    page = _page(products, number=request.GET.get("page"), cache_key=(
-        f"catalog:browse:{category.key}:{request.GET.get('sort', '')}:"
-        f"{request.GET.get('page', '')}:{timezone.localdate().isoformat()}"
-        if browsing and filterset.is_valid() else None))
+    browsing = (category is not None and not (request.GET.keys() - {"page", "sort"})
+                and filterset.is_valid())  # nothing but the category, a page, a sort
+    page = storefront.listing_page(
+        products, number=request.GET.get("page"), page_size=PAGE_SIZE,
+        browse_key=f"{category.key}:{request.GET.get('sort', '')}" if browsing else None)
     query = (filterset.form.cleaned_data.get("q") or "").strip()
     return render(request, "catalog/product_list.html", {
         "filterset": filterset,
@@ -60,23 +59,6 @@ def _listing(request, *, tree: storefront.CategoryTree, category):
         "filtered": any(v not in (None, "") for k, v in filterset.form.cleaned_data.items()
                         if k not in ("q", "sort") and not (category and k == "category")),
     })
-
-
-def _page(products, *, number, cache_key: str | None) -> Page:
-    """The page of the list. A category page without filters or search, the way most
-    buyers come in from the menu, is the same for everyone: its rows and count are kept
-    for a minute (storefront.cached), the cards' prices and stock badges with them."""
-    paginator = Paginator(products, PAGE_SIZE)
-    if cache_key is None:
-        return paginator.get_page(number)
-
-    def compute():
-        page = paginator.get_page(number)
-        return paginator.count, page.number, list(page.object_list)
-
-    count, page_number, rows = storefront.cached(cache_key, compute)
-    paginator.count = count  # a cached_property: set, so the list is not counted again
-    return Page(rows, page_number, paginator)
 
 
 def product_detail(request, pk: int):

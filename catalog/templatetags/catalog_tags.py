@@ -64,26 +64,18 @@ def pictogram_svg(pictogram: dict) -> str:
 @register.simple_tag
 def product_card(product) -> str:
     """A product of a list (catalog/_product_item.html). Rendering the 24 cards of a page
-    is most of its time, so each card is kept for settings.CATALOG_CACHE_SECONDS under what
-    it shows that changes: the product's last edit, today's list price, the stock badge."""
-    from django.conf import settings
-    from django.core.cache import cache
+    is most of its time, so each card is kept (storefront.cached) under what it shows that
+    changes: the product's last edit, today's list price, the stock badge, the language."""
     from django.template.loader import render_to_string
     from django.utils.translation import get_language
 
-    def render() -> str:
-        return render_to_string("catalog/_product_item.html", {"product": product})
+    from catalog.storefront import cached
 
-    seconds = settings.CATALOG_CACHE_SECONDS
-    if not seconds:
-        return mark_safe(render())  # our own template's output, escaped there
     key = (f"catalog:card:{product.pk}:{product.updated_at.timestamp()}:"
            f"{getattr(product, 'list_price', None)}:{getattr(product, 'in_stock', None)}:"
            f"{get_language()}")
-    html = cache.get(key)
-    if html is None:
-        html = render()
-        cache.set(key, html, seconds)
+    html = cached(key, lambda: render_to_string("catalog/_product_item.html",
+                                                {"product": product}))
     return mark_safe(html)  # our own template's output, escaped there
 
 
