@@ -4,6 +4,8 @@ import datetime
 
 from django.db.models import QuerySet
 
+from chemmall.db import Prepared
+
 from .calendar import CalendarRules, add_working_time, working_time_between
 from .models import (
     CalendarDay,
@@ -98,10 +100,16 @@ def calendars_visible_to(user) -> QuerySet[WorkingCalendar]:
 # --- Users and companies ----------------------------------------------------------------------
 
 
+# A user has one membership (one-to-one): no ordering, so no join for the default one.
+# Compiled once: checkout and intake ask it for every order and inquiry.
+_user_company = Prepared(lambda user_id: Membership.objects.filter(user_id=user_id).order_by()
+                         .values_list("company_id", flat=True)[:1])
+
+
 def user_company_id(user) -> int | None:
-    # A user has one membership (one-to-one): no ordering, so no join for the default one.
-    return (Membership.objects.filter(user=user).order_by()
-            .values_list("company_id", flat=True).first())
+    if user is None or user.pk is None:
+        return None
+    return _user_company.first(user_id=user.pk)
 
 
 def user_is_company_admin(*, user, company_id: int) -> bool:

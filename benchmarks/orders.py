@@ -194,7 +194,8 @@ def place_orders(*, user_id: int, address_id: int, product_ids: list[int], count
         for _i in range(warmup):
             one()
         start.wait()
-        began = time.perf_counter()
+        database_cpu = common.backend_cpu_seconds(connection)
+        began, cpu = time.perf_counter(), time.process_time()
         for _i in range(count):
             t0 = time.perf_counter()
             try:
@@ -207,9 +208,10 @@ def place_orders(*, user_id: int, address_id: int, product_ids: list[int], count
                 CartLine.objects.filter(cart__user=user).delete()
             else:
                 latencies.append(time.perf_counter() - t0)
-        ended = time.perf_counter()
+        ended, cpu = time.perf_counter(), time.process_time() - cpu
+        database_cpu = common.backend_cpu_seconds(connection) - database_cpu
         results.put({"latencies": latencies, "errors": dict(errors), "began": began,
-                     "ended": ended})
+                     "ended": ended, "cpu": cpu, "database_cpu": database_cpu})
     finally:
         connection.close()
 
@@ -245,7 +247,9 @@ def run_scenario(name: str, *, product_ids: list[int], buyers, per_worker: int, 
         errors.update(r["errors"])
     wall = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
     return {"name": name, "orders": len(latencies), "wall": wall, "latencies": latencies,
-            "errors": dict(errors), "workers": len(buyers)}
+            "errors": dict(errors), "workers": len(buyers),
+            "cpu": sum(r["cpu"] for r in reports),
+            "database_cpu": sum(r["database_cpu"] for r in reports)}
 
 
 
@@ -284,6 +288,12 @@ def report(result: dict, check: dict, *, target: int | None) -> bool:
           f"{statistics.fmean(lat) if lat else float('nan'):6.1f}   (p95 target <= "
           f"{P95_TARGET_MS})")
     print(f"  errors: {errors}")
+    if result.get("cpu"):
+        attempts = result["orders"] + sum(result["errors"].values())
+        print(f"  CPU per order: workers {result['cpu'] / attempts * 1000:.1f} ms, PostgreSQL "
+              f"{result['database_cpu'] / attempts * 1000:.1f} ms; {os.cpu_count()} cores "
+              f"allow {os.cpu_count() * attempts / (result['cpu'] + result['database_cpu']):.0f}"
+              " orders/s at most")
     print(f"  stock check: reserved {check['reserved']} == ordered {check['ordered']}: "
           f"{'yes' if check['reserved'] == check['ordered'] else 'NO'}; negative or "
           f"over-reserved rows: {check['negative']}  → {'OK' if check['ok'] else 'FAILED'}")

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from chemmall.db import Prepared
 from chemmall.errors import DomainError
 from chemmall.money import money_round
 
@@ -51,7 +52,7 @@ class ResolvedPrice:
         return money_round(self.unit_price * Decimal(quantity))
 
 
-def _valid_tiers(*, product_ids, company_id: int | None, on_date: datetime.date):
+def _valid_tiers_query(*, product_ids, company_id: int | None, on_date: datetime.date):
     scope = Q(price_list__company__isnull=True)
     if company_id is not None:
         scope |= Q(price_list__company_id=company_id)
@@ -64,6 +65,19 @@ def _valid_tiers(*, product_ids, company_id: int | None, on_date: datetime.date)
         .order_by("price_list__company_id", "-price_list__valid_from", "-price_list_id",
                   "min_quantity")
     )
+
+
+# Every cart line and checkout resolves prices: compiled once (chemmall.db.Prepared).
+_valid_tiers_prepared = Prepared(_valid_tiers_query)
+
+
+def _valid_tiers(*, product_ids, company_id: int | None,
+                 on_date: datetime.date) -> list[PriceTier]:
+    product_ids = [int(pk) for pk in product_ids]
+    if not product_ids:
+        return []
+    return _valid_tiers_prepared.all(product_ids=product_ids, company_id=company_id,
+                                     on_date=on_date)
 
 
 def _winning_lists(tiers) -> list[list[PriceTier]]:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,7 @@ from accounts.selectors import depots_visible_to, user_company_id
 from accounts.services import company_mark_served
 from catalog import pricing
 from catalog.models import LicenceKind, Product, Stock
-from chemmall.db import insert_new
+from chemmall.db import Prepared, insert_new
 from chemmall.errors import ConflictError, DomainError
 from chemmall.money import money_round, vat_part, vat_rate
 from chemmall.uploads import DOCUMENT_MAX_BYTES, document_kind, document_rename
@@ -88,11 +88,51 @@ def order_move(*, order_id: int, to: str, actor=None, note: str = "") -> Order:
     return order
 
 
+# The queries every cart line and checkout runs, compiled once (chemmall.db.Prepared; the
+# benchmarks/README.md "Orders" section has the figures).
+_product_orderable = Prepared(lambda product_id: Product.objects.select_related("chemical")
+                              .filter(pk=product_id, is_active=True)[:1])
+_cart = Prepared(lambda user_id: Cart.objects.filter(user_id=user_id)[:1])
+_cart_lines_locked = Prepared(
+    lambda user_id: CartLine.objects.select_for_update(of=("self",)).filter(cart__user_id=user_id)
+    .select_related("product__chemical", "product__seller").order_by("product__seller_id", "pk"))
+_address_of_company = Prepared(lambda address_id, company_id: Address.objects.filter(
+    pk=address_id, company_id=company_id, is_active=True).order_by()[:1])
+_depot_active = Prepared(lambda depot_id: Depot.objects.filter(pk=depot_id, is_active=True)
+                         .order_by()[:1])
+_carrier_active = Prepared(lambda carrier_id: Carrier.objects.filter(pk=carrier_id,
+                                                                     is_active=True)
+                           .order_by()[:1])
+_company_locked = Prepared(lambda company_id: Company.objects.select_for_update()
+                           .filter(pk=company_id).order_by())
+_stock_locked = Prepared(lambda product_ids: Stock.objects.select_for_update(of=("self",)).filter(
+    product_id__in=product_ids, depot__is_active=True).select_related("depot").order_by("pk"))
+_stock_locked_at = Prepared(lambda product_ids, depot_id: Stock.objects.select_for_update(
+    of=("self",)).filter(product_id__in=product_ids, depot_id=depot_id, depot__is_active=True)
+    .select_related("depot").order_by("pk"))
+# The locked, checked row is updated only while it still holds the quantity: the
+# condition (and behind it the CHECK constraint) refuses more, without a savepoint.
+_stock_reserve = Prepared(lambda stock_id, quantity: (
+    Stock.objects.filter(pk=stock_id, on_hand__gte=F("reserved") + Value(quantity)),
+    {"reserved": F("reserved") + Value(quantity)}))
+_sellers_serving = Prepared(lambda company_id, seller_ids: Company.served_by.through.objects
+                            .filter(company_id=company_id, organization_id__in=seller_ids)
+                            .values_list("organization_id", flat=True))
+_order_number_set = Prepared(lambda order_id, number: (Order.objects.filter(pk=order_id),
+                                                       {"number": number}))
+# One group by name: one row per user, no DISTINCT over every column needed.
+_seller_ccos = Prepared(lambda seller_id, group: User.objects.filter(
+    organization_id=seller_id, is_active=True, groups__name=group)
+    .only("email", "language", "full_name"))
+
+
 # --- Cart -------------------------------------------------------------------------------------
 
 
 def _cart_of(user) -> Cart:
-    cart, _created = Cart.objects.get_or_create(user=user)
+    cart = _cart.first(user_id=user.pk)
+    if cart is None:
+        cart, _created = Cart.objects.get_or_create(user=user)
     return cart
 
 
@@ -104,9 +144,11 @@ def cart_line_set(*, user, product_id: int, quantity) -> CartLine | None:
     if company_id is None:
         raise DomainError(_("Only members of a buyer company can order."), code="no_company")
     try:
-        product = Product.objects.select_related("chemical").get(pk=product_id, is_active=True)
-    except Product.DoesNotExist:
-        raise DomainError(_("This product is not available."), field="product_id") from None
+        product = _product_orderable.first(product_id=int(product_id))
+    except (TypeError, ValueError, OverflowError):
+        product = None
+    if product is None:
+        raise DomainError(_("This product is not available."), field="product_id")
     cart = _cart_of(user)
     try:
         if Decimal(str(quantity)) == 0:
@@ -164,11 +206,11 @@ def _reserve(*, lines, depot: Depot | None) -> dict[int, Depot | None]:
     chosen: dict[int, Depot | None] = {p.pk: None for p, _q in lines if p.is_service}
     if not goods:
         return chosen
-    stocks = Stock.objects.select_for_update(of=("self",)).filter(
-        product_id__in=[p.pk for p, _q in goods], depot__is_active=True,
-    ).select_related("depot").order_by("pk")
+    product_ids = [p.pk for p, _q in goods]
     if depot is not None:
-        stocks = stocks.filter(depot=depot)
+        stocks = _stock_locked_at.all(product_ids=product_ids, depot_id=depot.pk)
+    else:
+        stocks = _stock_locked.all(product_ids=product_ids)
     by_product = defaultdict(list)
     for stock in stocks:
         by_product[stock.product_id].append(stock)
@@ -186,12 +228,7 @@ def _reserve(*, lines, depot: Depot | None) -> dict[int, Depot | None]:
                 raise _shortage(product, wanted=quantity, available=total,
                                 split=total >= quantity)
             stock = best
-        # The row is locked and was checked; the condition (and behind it the CHECK
-        # constraint) still refuses to reserve more than is on hand, without a savepoint.
-        reserved = Stock.objects.filter(
-            pk=stock.pk, on_hand__gte=F("reserved") + quantity,
-        ).update(reserved=F("reserved") + quantity)
-        if not reserved:
+        if not _stock_reserve.update(stock_id=stock.pk, quantity=quantity):
             stock.refresh_from_db(fields=["on_hand", "reserved"])
             raise _shortage(product, wanted=quantity, available=stock.available, depot=depot)
         stock.reserved += quantity
@@ -279,19 +316,18 @@ def _order_number(order: Order) -> str:
 def _fulfilment_target(*, company_id, fulfilment, address_id, depot_id, carrier_id):
     address = depot = carrier = None
     if fulfilment == Order.Fulfilment.DELIVERY:
-        address = Address.objects.filter(pk=address_id, company_id=company_id,
-                                         is_active=True).first()
+        address = _address_of_company.first(address_id=address_id, company_id=company_id)
         if address is None:
             raise DomainError(_("Choose a delivery address from your address book."),
                               field="address_id")
     elif fulfilment == Order.Fulfilment.PICKUP:
-        depot = Depot.objects.filter(pk=depot_id, is_active=True).first()
+        depot = _depot_active.first(depot_id=depot_id)
         if depot is None:
             raise DomainError(_("Choose the depot where you will pick up."), field="depot_id")
     else:
         raise DomainError(_("Choose delivery or pickup."), field="fulfilment")
     if carrier_id is not None and fulfilment == Order.Fulfilment.DELIVERY:
-        carrier = Carrier.objects.filter(pk=carrier_id, is_active=True).first()
+        carrier = _carrier_active.first(carrier_id=carrier_id)
         if carrier is None:
             raise DomainError(_("This carrier is not available."), field="carrier_id")
     return address, depot, carrier
@@ -312,7 +348,7 @@ def _prepare(*, user, fulfilment, address_id, depot_id, carrier_id, payment_meth
     address, depot, carrier = _fulfilment_target(
         company_id=company_id, fulfilment=fulfilment, address_id=address_id,
         depot_id=depot_id, carrier_id=carrier_id)
-    company = Company.objects.select_for_update().get(pk=company_id)  # serialises credit
+    company = _company_locked.first(company_id=company_id)  # serialises credit
     if payment_method == Order.PaymentMethod.CREDIT and company.payment_terms_days == 0:
         raise DomainError(_("Your company pays in advance; credit terms are not agreed."),
                           field="payment_method")
@@ -352,7 +388,7 @@ def _order_create(*, user, company, seller, order_lines, checkout=None, fulfilme
         pickup_code=_pickup_code() if depot is not None else "",
     )
     order.number = _order_number(order)
-    order.save(update_fields=["number"])
+    _order_number_set.update(order_id=order.pk, number=order.number)
     for ol in order_lines:
         ol.order = order
     OrderLine.objects.bulk_create(order_lines)
@@ -390,11 +426,7 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
         raise DomainError(_("Only members of a buyer company can order."), code="no_company")
     # Lock order: the cart's lines first. A second checkout of the same cart waits here and
     # then finds the lines gone; a line added meanwhile is not ordered and stays in the cart.
-    lines = list(
-        CartLine.objects.select_for_update(of=("self",)).filter(cart__user=user)
-        .select_related("product__chemical", "product__seller")
-        .order_by("product__seller_id", "pk")
-    )
+    lines = _cart_lines_locked.all(user_id=user.pk)
     company, address, depot, carrier = _prepare(
         user=user, company_id=company_id, fulfilment=fulfilment, address_id=address_id,
         depot_id=depot_id, carrier_id=carrier_id, payment_method=payment_method,
@@ -423,7 +455,7 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
     by_seller = defaultdict(list)
     for item in priced:
         by_seller[item[0].seller_id].append(item)
-    served = set(company.served_by.filter(pk__in=list(by_seller)).values_list("pk", flat=True))
+    served = set(_sellers_serving.all(company_id=company.pk, seller_ids=list(by_seller)))
     orders = []
     for seller_id in sorted(by_seller):
         items = by_seller[seller_id]
@@ -482,9 +514,7 @@ def _pickup_code() -> str:
 def _notify_placed(order: Order) -> None:
     """The buyer hears the order is placed; each active CCO of the seller that it is new.
     All of them in one INSERT."""
-    # One group by name: one row per user, no DISTINCT over every column needed.
-    ccos = User.objects.filter(organization_id=order.seller_id, is_active=True,
-                               groups__name=Role.CCO).only("email", "language", "full_name")
+    ccos = _seller_ccos.all(seller_id=order.seller_id, group=str(Role.CCO))
     outbox_enqueue_many([
         notify_message(user=order.placed_by, kind="order_placed", context={"order": order},
                        dedup_key=f"order:{order.pk}:placed"),
