@@ -349,7 +349,7 @@ def profile(ids: dict, *, rounds: int = 200, cprofile: bool = False) -> None:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
     print(f"\n{rounds} orders one after the other: {wall / rounds * 1000:.1f} ms wall, "
           f"{cpu / rounds * 1000:.1f} ms CPU of this process per order "
           f"({len(cart.captured_queries) + len(checkout.captured_queries)} statements)")
