@@ -136,11 +136,16 @@ def cities() -> QuerySet[Region]:
 # --- Working time -----------------------------------------------------------------------------
 
 
+# Every intake and escalation works out a deadline: compiled once (chemmall.db.Prepared).
+_calendar_days = Prepared(lambda calendar_id: CalendarDay.objects.filter(calendar_id=calendar_id)
+                          .values_list("date", "kind"))
+
+
 def calendar_rules(calendar: WorkingCalendar) -> CalendarRules:
     """The calendar's rules with every dated exception; a few dozen rows a year."""
     from zoneinfo import ZoneInfo
 
-    days = CalendarDay.objects.filter(calendar=calendar).values_list("date", "kind")
+    days = _calendar_days.all(calendar_id=calendar.pk)
     holidays = frozenset(d for d, kind in days if kind == CalendarDay.Kind.HOLIDAY)
     makeup = frozenset(d for d, kind in days if kind == CalendarDay.Kind.WORKDAY)
     return CalendarRules(

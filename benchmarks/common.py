@@ -76,6 +76,16 @@ def backend_cpu_seconds(connection) -> float:
     return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def cpu_split(*, operations: int, cpu: float, database_cpu: float, what: str) -> str:
+    """'CPU per order: clients 8.5 ms, PostgreSQL 5.9 ms; 2 cores allow 140/s at most'."""
+    if not operations or not cpu:
+        return f"CPU per {what}: not measured"
+    cores = os.cpu_count() or 1
+    return (f"CPU per {what}: clients {cpu / operations * 1000:.1f} ms, PostgreSQL "
+            f"{database_cpu / operations * 1000:.1f} ms; {cores} cores allow "
+            f"{cores * operations / (cpu + database_cpu):.0f}/s at most")
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile of an ascending list (nan when empty)."""
     if not sorted_values:

@@ -219,20 +219,21 @@ def submit_inquiries(*, user_id: int, products: list, count: int, warmup: int, s
 
     def one() -> None:
         product_id, cas, name = rng.choice(products)
-        common = {"buyer": user, "quantity": str(rng.randint(1, 40) * 25),
+        fields = {"buyer": user, "quantity": str(rng.randint(1, 40) * 25),
                   "delivery_region_code": "320500",
                   "message": "Please quote with delivery to Suzhou."}
         if rng.random() < 0.1:
             services.inquiry_submit(requested_cas=cas, requested_name=name, unit="kg",
-                                    **common)
+                                    **fields)
         else:
-            services.inquiry_submit(product_id=product_id, **common)
+            services.inquiry_submit(product_id=product_id, **fields)
 
     try:
         for _i in range(warmup):
             one()
         start.wait()
-        began = time.perf_counter()
+        database_cpu = common.backend_cpu_seconds(connection)
+        began, cpu = time.perf_counter(), time.process_time()
         for _i in range(count):
             t0 = time.perf_counter()
             try:
@@ -241,9 +242,10 @@ def submit_inquiries(*, user_id: int, products: list, count: int, warmup: int, s
                 errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
             else:
                 latencies.append(time.perf_counter() - t0)
-        ended = time.perf_counter()
+        ended, cpu = time.perf_counter(), time.process_time() - cpu
+        database_cpu = common.backend_cpu_seconds(connection) - database_cpu
         results.put({"latencies": latencies, "errors": dict(errors), "began": began,
-                     "ended": ended})
+                     "ended": ended, "cpu": cpu, "database_cpu": database_cpu})
     finally:
         connection.close()
 
@@ -279,7 +281,8 @@ def run_intake(ids: dict, *, clients: int, total: int, warmup: int, threads: boo
         errors.update(r["errors"])
     wall = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
     return {"count": len(latencies), "wall": wall, "latencies": latencies,
-            "errors": dict(errors), "clients": clients}
+            "errors": dict(errors), "clients": clients, "cpu": sum(r["cpu"] for r in reports),
+            "database_cpu": sum(r["database_cpu"] for r in reports)}
 
 
 
@@ -331,6 +334,9 @@ def report_intake(result: dict, check: dict) -> bool:
           f"{max(lat, default=float('nan')):6.1f}   mean "
           f"{statistics.fmean(lat) if lat else float('nan'):6.1f}")
     print(f"  errors: {errors}")
+    print("  " + common.cpu_split(operations=result["count"] + sum(result["errors"].values()),
+                                  cpu=result["cpu"], database_cpu=result["database_cpu"],
+                                  what="inquiry"))
     print(f"  {'CCO':<22} {'weight':>7} {'cap':>5} {'open':>5} {'share':>7} {'expected':>8} "
           f"{'dev':>7}")
     for email, weight, cap, open_now, share, expected, deviation in check["rows"]:
@@ -480,7 +486,7 @@ def run_sweeps(ids: list[int], *, due: int) -> bool:
 # --- Profile ----------------------------------------------------------------------------------
 
 
-def profile(ids: dict, *, rounds: int = 100) -> None:
+def profile(ids: dict, *, rounds: int = 100, cprofile: bool = False) -> None:
     """Every statement of one intake and of one escalation, and the mean wall and CPU time
     of `rounds` intakes one after the other (no contention)."""
     from django.db import connection
@@ -510,10 +516,22 @@ def profile(ids: dict, *, rounds: int = 100) -> None:
         print(f"\n{title}: {len(ctx.captured_queries)} statements")
         for q in ctx.captured_queries:
             print(f"  {q['sql'][:150]}")
+    profiler = None
+    if cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     wall, cpu = time.perf_counter(), time.process_time()
     for _i in range(rounds):
         one()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profiler:
+        import pstats
+
+        profiler.disable()
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler).sort_stats(order).print_stats(60)
     print(f"\n{rounds} intakes one after the other: {wall / rounds * 1000:.1f} ms wall, "
           f"{cpu / rounds * 1000:.1f} ms CPU of this process per intake")
 
@@ -530,6 +548,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a few seconds: CI")
     parser.add_argument("--profile", action="store_true",
                         help="print the statements of one intake and one escalation, exit")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="with --profile: where the Python time goes (cProfile)")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
@@ -547,7 +567,7 @@ def main() -> int:
           f"({'threads' if args.threads else 'processes'}); setup "
           f"{time.perf_counter() - started:.1f} s")
     if args.profile:
-        profile(ids)
+        profile(ids, cprofile=args.cprofile)
         common.flush_broker()
         return 0
 

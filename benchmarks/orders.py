@@ -290,10 +290,8 @@ def report(result: dict, check: dict, *, target: int | None) -> bool:
     print(f"  errors: {errors}")
     if result.get("cpu"):
         attempts = result["orders"] + sum(result["errors"].values())
-        print(f"  CPU per order: workers {result['cpu'] / attempts * 1000:.1f} ms, PostgreSQL "
-              f"{result['database_cpu'] / attempts * 1000:.1f} ms; {os.cpu_count()} cores "
-              f"allow {os.cpu_count() * attempts / (result['cpu'] + result['database_cpu']):.0f}"
-              " orders/s at most")
+        print("  " + common.cpu_split(operations=attempts, cpu=result["cpu"],
+                                      database_cpu=result["database_cpu"], what="order"))
     print(f"  stock check: reserved {check['reserved']} == ordered {check['ordered']}: "
           f"{'yes' if check['reserved'] == check['ordered'] else 'NO'}; negative or "
           f"over-reserved rows: {check['negative']}  → {'OK' if check['ok'] else 'FAILED'}")
@@ -349,7 +347,8 @@ def profile(ids: dict, *, rounds: int = 200, cprofile: bool = False) -> None:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler).sort_stats(order).print_stats(60)
     print(f"\n{rounds} orders one after the other: {wall / rounds * 1000:.1f} ms wall, "
           f"{cpu / rounds * 1000:.1f} ms CPU of this process per order "
           f"({len(cart.captured_queries) + len(checkout.captured_queries)} statements)")

@@ -3,6 +3,7 @@
 import datetime
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models.constants import OnConflict
 from django.db.models.query import (
@@ -61,7 +62,8 @@ class Prepared:
     shape, as an IN (…) has one placeholder per value); None and booleans change the SQL
     itself, so each value of them is a shape of its own. A marker that does not reach the
     SQL's parameters unchanged (e.g. wrapped into a LIKE pattern) is refused at compile
-    time rather than bound wrongly.
+    time rather than bound wrongly. The SQL is fixed at the first run: a query whose SQL
+    depends on the active language or time zone (a `__date` lookup) is not one to prepare.
     """
 
     def __init__(self, build):
@@ -126,7 +128,10 @@ class Prepared:
         else:
             query = built.query
         compiler = query.get_compiler(using=db)
-        text, params = compiler.as_sql()  # FOR UPDATE outside a transaction raises here
+        try:
+            text, params = compiler.as_sql()  # FOR UPDATE outside a transaction raises here
+        except EmptyResultSet:  # e.g. `__in` an empty list: no rows, as Django answers
+            return {"empty": True, "update": updates is not None}
         params = list(params)
         slots = []
         for marker, name, index in where:
@@ -152,11 +157,25 @@ class Prepared:
 
     # --- running -------------------------------------------------------------------------
 
+    @staticmethod
+    def _plain(value):
+        """Choices members (str and int enums) as the plain values they stand for."""
+        if isinstance(value, list | tuple):
+            return [Prepared._plain(item) for item in value]
+        if isinstance(value, str) and type(value) is not str:
+            return str(value)
+        if isinstance(value, int) and type(value) not in (int, bool):
+            return int(value)
+        return value
+
     def _run(self, values: dict, using: str | None):
+        values = {name: self._plain(value) for name, value in values.items()}
         key = (using, self._shape(values))
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._compile(values, using)
+        if plan.get("empty"):
+            return plan, 0 if plan["update"] else []
         params = list(plan["params"])
         for position, name, index in plan["slots"]:
             value = values[name] if index is None else values[name][index]
@@ -174,6 +193,8 @@ class Prepared:
     def all(self, *, using: str | None = None, **values) -> list:
         """The rows: model instances, or what the queryset's values_list gives."""
         plan, rows = self._run(values, using)
+        if plan.get("empty"):
+            return []
         compiler, iterable = plan["compiler"], plan["iterable"]
         if iterable is ModelIterable:
             return self._instances(plan, compiler.results_iter(results=[rows]))

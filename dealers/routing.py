@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.calendar import add_working_time
 from accounts.selectors import calendar_rules
+from chemmall.db import Prepared
 from inquiries.routing import Decision
 from orders.outbox import notify_message, outbox_enqueue_many
 
@@ -63,6 +64,11 @@ def dealer_choose(*, seller_id: int, region, category_id: int | None,
     return chosen, reason
 
 
+# Asked on every intake with a delivery region: compiled once (chemmall.db.Prepared).
+_routing_rule = Prepared(lambda organization_id: RoutingRule.objects.filter(
+    organization_id=organization_id, is_enabled=True).order_by("pk")[:1])
+
+
 def step_dealer(decision: Decision) -> None:
     if decision.rerouting or decision.seller is None:
         return
@@ -70,8 +76,7 @@ def step_dealer(decision: Decision) -> None:
     region = inquiry.delivery_region
     if region is None:
         return
-    rule = RoutingRule.objects.filter(organization_id=decision.seller.pk,
-                                      is_enabled=True).first()
+    rule = _routing_rule.first(organization_id=decision.seller.pk)
     if rule is None:
         return
     small = inquiry.product_id is not None and inquiry.quantity < rule.direct_sale_threshold

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Role, User
 from catalog.models import Product, Stock
+from chemmall.db import Prepared
 
 from . import bulk
 from .models import CcoProfile, Inquiry
@@ -116,16 +117,29 @@ def _seller_for_cas(cas: str, region) -> tuple[Organization | None, str]:
 # --- Step 3: the CCO ----------------------------------------------------------------------------
 
 
+# The reads of every intake's CCO step, compiled once (chemmall.db.Prepared).
+_ccos_without_profile = Prepared(lambda organization_ids, group: User.objects.filter(
+    organization_id__in=organization_ids, is_active=True, groups__name=group,
+    cco_profile__isnull=True).values_list("pk", "organization_id", "date_joined")
+    .distinct().order_by())
+_open_counts = Prepared(lambda user_ids, statuses: Inquiry.objects.filter(
+    owner_id__in=user_ids, status__in=statuses).values("owner_id").annotate(n=Count("pk"))
+    .values_list("owner_id", "n").order_by())
+_profiles_locked = Prepared(lambda organization_ids, group: CcoProfile.objects.select_for_update(
+    of=("self",)).filter(organization_id__in=organization_ids,
+                         user__organization_id=F("organization_id"), user__is_active=True,
+                         user__groups__name=group).select_related("user").order_by("pk"))
+
+
 def cco_profiles_ensure(organization: Organization) -> None:
     """Every active CCO of the organisation has a routing profile (new CCOs too)."""
     cco_profiles_ensure_many([organization.pk])
 
 
 def cco_profiles_ensure_many(organization_ids) -> None:
-    missing = (User.objects.filter(organization_id__in=list(organization_ids), is_active=True,
-                                   groups__name=Role.CCO, cco_profile__isnull=True)
-               .values_list("pk", "organization_id", "date_joined").distinct().order_by())
-    if missing := list(missing):
+    missing = _ccos_without_profile.all(organization_ids=[int(pk) for pk in organization_ids],
+                                        group=str(Role.CCO))
+    if missing:
         CcoProfile.objects.bulk_create(
             [CcoProfile(user_id=pk, organization_id=org, started_on=timezone.localdate(joined))
              for pk, org, joined in missing], ignore_conflicts=True)
@@ -139,10 +153,10 @@ def effective_weight(profile: CcoProfile, *, today: datetime.date) -> Decimal:
 
 
 def open_counts(user_ids) -> dict[int, int]:
-    rows = (Inquiry.objects.filter(owner_id__in=list(user_ids),
-                                   status__in=Inquiry.OPEN_STATUSES)
-            .values("owner_id").annotate(n=Count("pk")).order_by())
-    return {row["owner_id"]: row["n"] for row in rows}
+    user_ids = list(user_ids)
+    if not user_ids:
+        return {}
+    return dict(_open_counts.all(user_ids=user_ids, statuses=list(Inquiry.OPEN_STATUSES)))
 
 
 @dataclass
@@ -189,12 +203,7 @@ def cco_pools_lock(sellers: list[Organization]) -> dict[int, CcoPool]:
     share one dict of open counts."""
     by_id = {seller.pk: seller for seller in sellers}
     cco_profiles_ensure_many(by_id)
-    profiles = list(
-        CcoProfile.objects.select_for_update(of=("self",))
-        .filter(organization_id__in=list(by_id), user__organization_id=F("organization_id"),
-                user__is_active=True, user__groups__name=Role.CCO)
-        .select_related("user").order_by("pk")
-    )
+    profiles = _profiles_locked.all(organization_ids=list(by_id), group=str(Role.CCO))
     counts = open_counts(p.user_id for p in profiles)
     today = timezone.localdate()
     pools = {pk: CcoPool(seller=seller, profiles=[], counts=counts, today=today)

@@ -21,6 +21,7 @@ from accounts.selectors import calendar_rules, user_company_id
 from accounts.services import company_mark_served
 from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
 from catalog.pricing import MAX_QUANTITY, price_table
+from chemmall.db import Prepared
 from chemmall.errors import ConflictError, DomainError
 from chemmall.uploads import document_problem
 from orders.outbox import notify_message, outbox_enqueue_many
@@ -121,6 +122,18 @@ def _guest_rate_limited(client_ip: str | None) -> bool:
     return recent >= settings.GUEST_INQUIRIES_PER_HOUR
 
 
+# The reads of every intake, compiled once (chemmall.db.Prepared; benchmarks/README.md).
+_product_for_intake = Prepared(lambda product_id: Product.objects.select_related(
+    "seller__calendar", "chemical").filter(pk=product_id, is_active=True,
+                                           seller__is_active=True)[:1])
+_region = Prepared(lambda code: Region.objects.filter(pk=code).select_related("parent")
+                   .order_by()[:1])
+_company_of_member = Prepared(lambda user_id: Company.objects.filter(memberships__user_id=user_id)
+                              .order_by()[:1])
+_served = Prepared(lambda company_id, organization_id: Company.served_by.through.objects.filter(
+    company_id=company_id, organization_id=organization_id).values_list("pk", flat=True)[:1])
+
+
 @transaction.atomic
 def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
                    requested_name: str = "", requested_cas: str = "", unit: str = "",
@@ -147,10 +160,11 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
     requested_cas = (requested_cas or "").strip()
     if product_id not in (None, ""):
         try:
-            product = Product.objects.select_related("seller__calendar", "chemical").get(
-                pk=int(product_id), is_active=True, seller__is_active=True)
-        except (Product.DoesNotExist, TypeError, ValueError):
-            raise DomainError(_("This product is not available."), field="product_id") from None
+            product = _product_for_intake.first(product_id=int(product_id))
+        except (TypeError, ValueError, OverflowError):
+            product = None
+        if product is None:
+            raise DomainError(_("This product is not available."), field="product_id")
         chemical = product.chemical
     else:
         if requested_cas:
@@ -179,8 +193,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
         target_price = target_price.quantize(Decimal("0.01"))
     region = None
     if delivery_region_code:
-        region = Region.objects.filter(pk=str(delivery_region_code)).select_related(
-            "parent").first()
+        region = _region.first(code=str(delivery_region_code))
         if region is None:
             raise DomainError(_("Choose the delivery province or city."),
                               field="delivery_region")
@@ -192,7 +205,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
 
     company = None
     if buyer is not None and logged_by is None:
-        company = Company.objects.filter(memberships__user=buyer).first()
+        company = _company_of_member.first(user_id=buyer.pk)
     elif company_id is not None:
         company = Company.objects.filter(pk=company_id).first()
     if buyer is None:
@@ -328,7 +341,7 @@ def _mark_served(inquiry: Inquiry) -> int:
     """The seller's staff may now see the customer (customer 360). One look-up when it is
     served already, as most are (the orders' checkout does the same)."""
     link = {"company_id": inquiry.company_id, "organization_id": inquiry.seller_id}
-    if not Company.served_by.through.objects.filter(**link).exists():
+    if not _served.all(**link):
         company_mark_served(**link)
     return inquiry.seller_id
 

@@ -48,6 +48,7 @@ def test_lists_of_each_length_and_none_are_shapes_of_their_own(products):
     assert chosen.all(pks=pks, seller_id=seller_id) == pks
     assert chosen.all(pks=pks[1:3], seller_id=seller_id) == pks[1:3]
     assert chosen.all(pks=pks, seller_id=None) == []  # IS NULL: no product without a seller
+    assert chosen.all(pks=[], seller_id=seller_id) == []  # IN (): no rows, as Django says
 
 
 def test_models_come_with_their_select_related_and_values_lists_as_tuples(products):
@@ -73,6 +74,8 @@ def test_update_returns_the_rows_it_changed(products):
     assert reserve.update(pk=stock.pk, quantity=Decimal("3")) == 1
     assert reserve.update(pk=stock.pk, quantity=Decimal("3")) == 0  # 3 + 3 > 5
     assert reserve.update(pk=stock.pk, quantity=Decimal("2")) == 1
+    none = Prepared(lambda pks: (Stock.objects.filter(pk__in=pks), {"reserved": 0}))
+    assert none.update(pks=[]) == 0
     stock.refresh_from_db()
     assert stock.reserved == Decimal("5")
 
