@@ -520,7 +520,7 @@ def profile(ids: dict, *, rounds: int = 100, cprofile: bool = False) -> None:
     if cprofile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waits on the database
         profiler.enable()
     wall, cpu = time.perf_counter(), time.process_time()
     for _i in range(rounds):

@@ -141,8 +141,17 @@ class Prepared:
                                 "plain parameter; give it as part of the query's shape")
             slots.extend((i, name, index) for i in found)
         iterable = None if updates is not None else built._iterable_class
+        converters = None
+        if iterable is not None:
+            if iterable not in (ModelIterable, FlatValuesListIterable, ValuesListIterable):
+                raise TypeError("Prepared: only model and values_list querysets are supported")
+            fields = [s[0] for s in compiler.select[0:compiler.col_count]]
+            if compiler.has_composite_fields(fields):
+                raise TypeError("Prepared: composite primary keys are not supported")
+            converters = compiler.get_converters(fields)
         return {"db": db, "sql": text, "params": params, "slots": slots,
                 "compiler": compiler, "update": updates is not None, "iterable": iterable,
+                "converters": converters,
                 "model": self._model_plan(compiler, db) if iterable is ModelIterable else None}
 
     @staticmethod
@@ -195,14 +204,14 @@ class Prepared:
         plan, rows = self._run(values, using)
         if plan.get("empty"):
             return []
-        compiler, iterable = plan["compiler"], plan["iterable"]
+        iterable = plan["iterable"]
+        if plan["converters"]:  # what results_iter does, with the converters found once
+            rows = plan["compiler"].apply_converters(rows, plan["converters"])
         if iterable is ModelIterable:
-            return self._instances(plan, compiler.results_iter(results=[rows]))
+            return self._instances(plan, rows)
         if iterable is FlatValuesListIterable:
-            return [row[0] for row in compiler.results_iter(results=[rows])]
-        if iterable is ValuesListIterable:
-            return list(compiler.results_iter(results=[rows], tuple_expected=True))
-        raise TypeError("Prepared: only model and values_list querysets are supported")
+            return [row[0] for row in rows]
+        return [tuple(row) for row in rows]
 
     def first(self, *, using: str | None = None, **values):
         rows = self.all(using=using, **values)
