@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models.constants import OnConflict
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -14,6 +13,57 @@ from django.db.models.query import (
 )
 from django.db.models.sql.subqueries import UpdateQuery
 from django.db.transaction import TransactionManagementError
+
+_INSERT_SQL: dict = {}
+
+
+def _insert_rows(objs: list, *, ignore_conflicts: bool, returning: list) -> list[tuple]:
+    """INSERT … [ON CONFLICT DO NOTHING] RETURNING `returning` of unsaved objects of one
+    model; the statement's text is built once per shape (fields, rows, conflict clause),
+    the values prepared by each field as Django's own INSERT does (pre_save: auto_now_add;
+    get_db_prep_save). Checkout and intake write a handful of rows each, and Django's
+    insert compiler costs more Python than the statement costs the database."""
+    model = type(objs[0])
+    opts = model._meta
+    db = router.db_for_write(model)
+    connection = connections[db]
+    model._base_manager.using(db)._prepare_for_bulk_create(objs)  # related pks, pk defaults
+    fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field]
+    key = (model, db, len(objs), ignore_conflicts, tuple(f.attname for f in returning))
+    text = _INSERT_SQL.get(key)
+    if text is None:
+        quote = connection.ops.quote_name
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        text = _INSERT_SQL[key] = (
+            f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+            f" VALUES {', '.join([row] * len(objs))}"
+            + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+            + f" RETURNING {', '.join(quote(f.column) for f in returning)}")
+    params = []
+    for obj in objs:
+        for field in fields:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"insert: {field.name} is an expression; use the ORM")
+            params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        rows = cursor.fetchall()
+    return rows
+
+
+def insert(objs: list) -> list:
+    """Write unsaved objects of one model in one INSERT; pks set, returns them. For the
+    hot paths (no save() signals, like bulk_create; models with a plain auto pk)."""
+    if not objs:
+        return objs
+    opts = type(objs[0])._meta
+    rows = _insert_rows(objs, ignore_conflicts=False, returning=[opts.pk])
+    db = router.db_for_write(type(objs[0]))
+    for obj, (pk,) in zip(objs, rows, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, db
+    return objs
 
 
 def insert_new(objs: list, *, key: str) -> list:
@@ -29,18 +79,15 @@ def insert_new(objs: list, *, key: str) -> list:
         return []
     model = type(objs[0])
     opts = model._meta
-    queryset = model._base_manager.using(router.db_for_write(model))
-    queryset._prepare_for_bulk_create(objs)
-    fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field]
+    db = router.db_for_write(model)
     key_field = opts.get_field(key)
-    rows = queryset._insert(objs, fields=fields, returning_fields=[opts.pk, key_field],
-                           on_conflict=OnConflict.IGNORE)
-    returned = iter(row for row in rows if row is not None)
+    rows = _insert_rows(objs, ignore_conflicts=True, returning=[opts.pk, key_field])
+    returned = iter(rows)
     written, pending = [], next(returned, None)
     for obj in objs:
         if pending is not None and pending[1] == getattr(obj, key_field.attname):
             obj.pk = pending[0]
-            obj._state.adding, obj._state.db = False, queryset.db
+            obj._state.adding, obj._state.db = False, db
             written.append(obj)
             pending = next(returned, None)
     return written

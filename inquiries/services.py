@@ -21,7 +21,7 @@ from accounts.selectors import calendar_rules, user_company_id
 from accounts.services import company_mark_served
 from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
 from catalog.pricing import MAX_QUANTITY, price_table
-from chemmall.db import Prepared
+from chemmall.db import Prepared, insert
 from chemmall.errors import ConflictError, DomainError
 from chemmall.uploads import document_problem
 from orders.outbox import notify_message, outbox_enqueue_many
@@ -223,7 +223,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
 
     is_unlisted = product is None and not Product.objects.filter(
         is_active=True, chemical__cas=requested_cas or "-").exists()
-    inquiry = Inquiry.objects.create(
+    (inquiry,) = insert([Inquiry(
         number=f"tmp-{uuid.uuid4().hex[:20]}", channel=channel, product=product,
         chemical=chemical, requested_name=requested_name, requested_cas=requested_cas,
         is_unlisted=is_unlisted, quantity=quantity, unit=unit, target_price=target_price,
@@ -237,7 +237,7 @@ def inquiry_submit(*, quantity, buyer=None, product_id: int | None = None,
         client_ip=client_ip if logged_by is None else None, logged_by=logged_by,
         # Routing below decides the seller, in this transaction; this is its first guess.
         seller=product.seller if product is not None else routing.hq_pool(),
-    )
+    )])
     inquiry.number = f"RFQ{timezone.localdate(inquiry.received_at):%Y%m%d}{inquiry.pk:06d}"
     received = InquiryEvent(inquiry=inquiry, kind=Kind.RECEIVED, actor=logged_by or buyer,
                             is_public=True, body=message, to_status=Inquiry.Status.NEW)
@@ -330,7 +330,7 @@ def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool =
                          events=events)
             fields += ["status", "closed_at"]
     inquiry.save(update_fields=fields)
-    InquiryEvent.objects.bulk_create(events)
+    insert(events)
     if decision.owner is not None:
         _notify(decision.owner, "inquiry_assigned", inquiry,
                 dedup=f"inquiry:{inquiry.pk}:assigned:{decision.owner.pk}:{now.timestamp()}")

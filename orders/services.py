@@ -21,7 +21,7 @@ from accounts.selectors import depots_visible_to, user_company_id
 from accounts.services import company_mark_served
 from catalog import pricing
 from catalog.models import LicenceKind, Product, Stock
-from chemmall.db import Prepared, insert_new
+from chemmall.db import Prepared, insert, insert_new
 from chemmall.errors import ConflictError, DomainError
 from chemmall.money import money_round, vat_part, vat_rate
 from chemmall.uploads import DOCUMENT_MAX_BYTES, document_kind, document_rename
@@ -379,21 +379,21 @@ def _order_create(*, user, company, seller, order_lines, checkout=None, fulfilme
                   placed_note: str, served: bool) -> Order:
     """Write one order with its lines and first event, check credit, tell buyer and CCOs."""
     subtotal, vat, total = _totals([(ol.line_total, ol.tax_inclusive) for ol in order_lines])
-    order = Order.objects.create(
+    (order,) = insert([Order(
         number=f"tmp-{secrets.token_hex(8)}", checkout=checkout, company=company,
         placed_by=user, seller=seller, fulfilment=fulfilment, address=address,
         pickup_depot=depot, carrier=carrier, payment_method=payment_method,
         po_number=po_number, requested_date=requested_date, notes=notes,
         subtotal=subtotal, vat=vat, vat_rate=vat_rate(), total=total,
         pickup_code=_pickup_code() if depot is not None else "",
-    )
+    )])
     order.number = _order_number(order)
     _order_number_set.update(order_id=order.pk, number=order.number)
     for ol in order_lines:
         ol.order = order
-    OrderLine.objects.bulk_create(order_lines)
-    OrderEvent.objects.create(order=order, from_status="", to_status=Order.Status.PLACED,
-                              actor=user, note=placed_note)
+    insert(order_lines)
+    insert([OrderEvent(order=order, from_status="", to_status=Order.Status.PLACED, actor=user,
+                       note=placed_note)])
     if payment_method == Order.PaymentMethod.CREDIT:
         _credit_check(order=order, company=company, actor=user)
     if not served:
