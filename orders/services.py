@@ -2,7 +2,9 @@
 
 Locking order, everywhere: the cart's lines, then the company row (credit), then stock rows
 by primary key, then order rows. Two checkouts that need the same stock therefore queue
-on the first stock row instead of deadlocking.
+on the first stock row instead of deadlocking. (A checkout writes its new orders before it
+locks the stock, so that a hot product is held only for the reservation and the commit;
+nobody else can see, let alone lock, those rows before the commit.)
 """
 
 import datetime
@@ -377,7 +379,9 @@ def _check_products(products, *, company_id: int, fulfilment: str, depot, carrie
 def _order_create(*, user, company, seller, order_lines, checkout=None, fulfilment, address,
                   depot, carrier, payment_method, po_number, requested_date, notes,
                   placed_note: str, served: bool) -> Order:
-    """Write one order with its lines and first event, check credit, tell buyer and CCOs."""
+    """Write one order and its first event, check credit, tell buyer and CCOs. The lines
+    (`order_lines`, unsaved: they make the totals and get the order) are the caller's to
+    write, once their stock is reserved."""
     subtotal, vat, total = _totals([(ol.line_total, ol.tax_inclusive) for ol in order_lines])
     (order,) = insert([Order(
         number=f"tmp-{secrets.token_hex(8)}", checkout=checkout, company=company,
@@ -391,7 +395,6 @@ def _order_create(*, user, company, seller, order_lines, checkout=None, fulfilme
     _order_number_set.update(order_id=order.pk, number=order.number)
     for ol in order_lines:
         ol.order = order
-    insert(order_lines)
     insert([OrderEvent(order=order, from_status="", to_status=Order.Status.PLACED, actor=user,
                        note=placed_note)])
     if payment_method == Order.PaymentMethod.CREDIT:
@@ -450,27 +453,32 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
         price = prices.get(line.product_id) or pricing.price_resolve(  # raises: no price
             product=line.product, company_id=company.pk, quantity=quantity, on_date=today)
         priced.append((line.product, quantity, price))
-    depots = _reserve(lines=[(p, q) for p, q, _price in priced], depot=depot)
-
     by_seller = defaultdict(list)
     for item in priced:
         by_seller[item[0].seller_id].append(item)
     served = set(_sellers_serving.all(company_id=company.pk, seller_ids=list(by_seller)))
-    orders = []
+    # The orders, their events and mails first, the stock last: a product many buyers order
+    # at once stays locked only for its reservation, the lines and the commit.
+    orders, all_lines = [], []
     for seller_id in sorted(by_seller):
         items = by_seller[seller_id]
         order_lines = [
             OrderLine(product=p, quantity=q, unit=p.sales_unit, unit_price=price.unit_price,
                       tax_inclusive=price.tax_inclusive, tier_id=price.tier_id,
-                      line_total=money_round(price.unit_price * q), depot=depots[p.pk])
+                      line_total=money_round(price.unit_price * q))
             for p, q, price in items
         ]
+        all_lines += order_lines
         orders.append(_order_create(
             user=user, company=company, seller=items[0][0].seller, order_lines=order_lines,
             checkout=checkout, fulfilment=fulfilment, address=address, depot=depot,
             carrier=carrier, payment_method=payment_method, po_number=po_number,
             requested_date=requested_date, notes=notes, placed_note=_("Placed from the cart."),
             served=seller_id in served))
+    depots = _reserve(lines=[(p, q) for p, q, _price in priced], depot=depot)  # or Shortage
+    for order_line in all_lines:
+        order_line.depot = depots[order_line.product_id]
+    insert(all_lines)
     CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
     return orders
 
@@ -499,11 +507,13 @@ def order_place_at_price(*, user, product_id: int, quantity, unit_price, tax_inc
                      unit_price=unit_price, tax_inclusive=tax_inclusive, tier_id=None,
                      line_total=money_round(Decimal(unit_price) * quantity), depot=reserved_at)
     served = company.served_by.filter(pk=product.seller_id).exists()
-    return _order_create(
+    order = _order_create(
         user=user, company=company, seller=product.seller, order_lines=[line],
         fulfilment=fulfilment, address=address, depot=depot, carrier=carrier,
         payment_method=payment_method, po_number=po_number, requested_date=requested_date,
         notes=notes, placed_note=placed_note, served=served)
+    insert([line])
+    return order
 
 
 def _pickup_code() -> str:
