@@ -66,6 +66,39 @@ def insert(objs: list) -> list:
     return objs
 
 
+_UPDATE_SQL: dict = {}
+
+
+def update_fields(obj, fields: list[str]) -> int:
+    """`obj.save(update_fields=fields)` for the hot paths: one UPDATE by primary key whose
+    text is built once per (model, fields); values prepared by each field as save() does
+    (pre_save: auto_now). No save() signals. Returns the rows updated (0 or 1)."""
+    model = type(obj)
+    opts = model._meta
+    db = router.db_for_write(model)
+    connection = connections[db]
+    fields = list(dict.fromkeys(fields))
+    concrete = [opts.get_field(name) for name in fields]
+    key = (model, db, tuple(fields))
+    text = _UPDATE_SQL.get(key)
+    if text is None:
+        quote = connection.ops.quote_name
+        text = _UPDATE_SQL[key] = (
+            f"UPDATE {quote(opts.db_table)} SET "
+            + ", ".join(f"{quote(f.column)} = %s" for f in concrete)
+            + f" WHERE {quote(opts.pk.column)} = %s")
+    params = []
+    for field in concrete:
+        value = field.pre_save(obj, add=False)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"update_fields: {field.name} is an expression; use the ORM")
+        params.append(field.get_db_prep_save(value, connection))
+    params.append(opts.pk.get_db_prep_value(obj.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.rowcount
+
+
 def insert_new(objs: list, *, key: str) -> list:
     """Insert unsaved objects of one model with `INSERT … ON CONFLICT DO NOTHING RETURNING`:
     those a unique constraint refuses are left out, in one statement and without the

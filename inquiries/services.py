@@ -21,7 +21,7 @@ from accounts.selectors import calendar_rules, user_company_id
 from accounts.services import company_mark_served
 from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
 from catalog.pricing import MAX_QUANTITY, price_table
-from chemmall.db import Prepared, insert
+from chemmall.db import Prepared, insert, update_fields
 from chemmall.errors import ConflictError, DomainError
 from chemmall.uploads import document_problem
 from orders.outbox import notify_message, outbox_enqueue_many
@@ -124,8 +124,8 @@ def _guest_rate_limited(client_ip: str | None) -> bool:
 
 # The reads of every intake, compiled once (chemmall.db.Prepared; benchmarks/README.md).
 _product_for_intake = Prepared(lambda product_id: Product.objects.select_related(
-    "seller__calendar", "chemical").filter(pk=product_id, is_active=True,
-                                           seller__is_active=True)[:1])
+    "seller__calendar", "chemical").defer("search_document", "search_vector")
+    .filter(pk=product_id, is_active=True, seller__is_active=True)[:1])
 _region = Prepared(lambda code: Region.objects.filter(pk=code).select_related("parent")
                    .order_by()[:1])
 _company_of_member = Prepared(lambda user_id: Company.objects.filter(memberships__user_id=user_id)
@@ -329,7 +329,7 @@ def inquiry_assign(*, inquiry: Inquiry, exclude_user_ids=(), keep_seller: bool =
             inquiry_move(inquiry=inquiry, to=Inquiry.Status.ASSIGNED, actor=actor, public=False,
                          events=events)
             fields += ["status", "closed_at"]
-    inquiry.save(update_fields=fields)
+    update_fields(inquiry, fields)  # save(update_fields=…), without the ORM's compile
     insert(events)
     if decision.owner is not None:
         _notify(decision.owner, "inquiry_assigned", inquiry,

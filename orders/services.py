@@ -92,12 +92,16 @@ def order_move(*, order_id: int, to: str, actor=None, note: str = "") -> Order:
 
 # The queries every cart line and checkout runs, compiled once (chemmall.db.Prepared; the
 # benchmarks/README.md "Orders" section has the figures).
+# The search columns (a product's whole text and its tsvector) are never needed here.
 _product_orderable = Prepared(lambda product_id: Product.objects.select_related("chemical")
+                              .defer("search_document", "search_vector")
                               .filter(pk=product_id, is_active=True)[:1])
 _cart = Prepared(lambda user_id: Cart.objects.filter(user_id=user_id)[:1])
 _cart_lines_locked = Prepared(
     lambda user_id: CartLine.objects.select_for_update(of=("self",)).filter(cart__user_id=user_id)
-    .select_related("product__chemical", "product__seller").order_by("product__seller_id", "pk"))
+    .select_related("product__chemical", "product__seller")
+    .defer("product__search_document", "product__search_vector")
+    .order_by("product__seller_id", "pk"))
 _address_of_company = Prepared(lambda address_id, company_id: Address.objects.filter(
     pk=address_id, company_id=company_id, is_active=True).order_by()[:1])
 _depot_active = Prepared(lambda depot_id: Depot.objects.filter(pk=depot_id, is_active=True)
