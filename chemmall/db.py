@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
+from django.db.models.constants import OnConflict
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -15,6 +16,7 @@ from django.db.models.sql.subqueries import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 _INSERT_SQL: dict = {}
+MAX_BUILT_ROWS = 8
 
 
 def _insert_rows(objs: list, *, ignore_conflicts: bool, returning: list) -> list[tuple]:
@@ -27,8 +29,13 @@ def _insert_rows(objs: list, *, ignore_conflicts: bool, returning: list) -> list
     opts = model._meta
     db = router.db_for_write(model)
     connection = connections[db]
-    model._base_manager.using(db)._prepare_for_bulk_create(objs)  # related pks, pk defaults
+    queryset = model._base_manager.using(db)
+    queryset._prepare_for_bulk_create(objs)  # related objects' pks, pk defaults
     fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field]
+    if len(objs) > MAX_BUILT_ROWS:  # a sweep's batch: Django's bulk INSERT (UNNEST) is faster
+        rows = queryset._insert(objs, fields=fields, returning_fields=returning,
+                                on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
+        return [row for row in rows if row is not None]
     key = (model, db, len(objs), ignore_conflicts, tuple(f.attname for f in returning))
     text = _INSERT_SQL.get(key)
     if text is None:
@@ -146,6 +153,8 @@ class Prepared:
     depends on the active language or time zone (a `__date` lookup) is not one to prepare.
     """
 
+    MAX_KEPT_LIST = 32
+
     def __init__(self, build):
         self.build = build
         self._plans: dict = {}
@@ -214,8 +223,14 @@ class Prepared:
             return {"empty": True, "update": updates is not None}
         params = list(params)
         slots = []
+        positions: dict = {}
+        for i, param in enumerate(params):
+            try:
+                positions.setdefault((type(param), param), []).append(i)
+            except TypeError:  # an unhashable parameter (an array) is never a marker
+                continue
         for marker, name, index in where:
-            found = [i for i, p in enumerate(params) if type(p) is type(marker) and p == marker]
+            found = positions.get((type(marker), marker))
             if not found:
                 raise TypeError(f"Prepared: argument {name!r} does not reach the SQL as a "
                                 "plain parameter; give it as part of the query's shape")
@@ -262,7 +277,12 @@ class Prepared:
         key = (using, self._shape(values))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._compile(values, using)
+            plan = self._compile(values, using)
+            # A batch's long IN (…) lists come in every length: compiled each time, as the
+            # ORM would, and not kept (the plans stay few).
+            if all(len(v) <= self.MAX_KEPT_LIST for v in values.values()
+                   if isinstance(v, list | tuple)):
+                self._plans[key] = plan
         if plan.get("empty"):
             return plan, 0 if plan["update"] else []
         params = list(plan["params"])
