@@ -11,7 +11,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, Stock
-from chemmall.db import Prepared
+from chemmall.db import Prepared, insert, update_fields
 from tests.catalog.factories import ProductFactory
 from tests.factories import DepotFactory, SubsidiaryFactory
 from tests.orders.factories import StockFactory
@@ -103,3 +103,25 @@ def test_select_for_update_outside_a_transaction_is_refused_on_every_run(product
         assert locked.all(pk=products[0].pk) == [products[0]]
     with pytest.raises(TransactionManagementError):
         locked.all(pk=products[0].pk)  # compiled already: the run itself checks
+
+
+def test_long_lists_are_answered_but_not_kept(products):
+    pks = [p.pk for p in products]
+    chosen = Prepared(lambda pks: Product.objects.filter(pk__in=pks).order_by("pk")
+                      .values_list("pk", flat=True))
+    many = pks + list(range(10 ** 9, 10 ** 9 + Prepared.MAX_KEPT_LIST))
+    assert chosen.all(pks=many) == pks
+    assert chosen._plans == {}
+    assert chosen.all(pks=pks[:2]) == pks[:2]
+    assert len(chosen._plans) == 1
+
+
+def test_insert_and_update_fields_write_what_save_would(products):
+    stock = StockFactory(product=products[0], on_hand=Decimal("5"))
+    (first, second) = insert([Stock(product=products[1], depot=stock.depot, on_hand=1),
+                              Stock(product=products[3], depot=stock.depot, on_hand=2)])
+    assert first.pk and second.pk and not first._state.adding
+    assert Stock.objects.get(pk=second.pk).on_hand == Decimal("2")
+    first.reserved = Decimal("0.5")
+    assert update_fields(first, ["reserved", "reserved"]) == 1
+    assert Stock.objects.get(pk=first.pk).reserved == Decimal("0.5")
