@@ -229,12 +229,18 @@ class Prepared:
                 positions.setdefault((type(param), param), []).append(i)
             except TypeError:  # an unhashable parameter (an array) is never a marker
                 continue
+        ops = connections[db].ops
         for marker, name, index in where:
-            found = positions.get((type(marker), marker))
-            if not found:
+            # As it is, or as the backend adapted it (SQLite passes dates and decimals as
+            # text): a run adapts its value the same way.
+            for adapt in (None, *self._adapters(type(marker), ops)):
+                form = marker if adapt is None else adapt(marker)
+                if found := positions.get((type(form), form)):
+                    slots.extend((i, name, index, adapt) for i in found)
+                    break
+            else:
                 raise TypeError(f"Prepared: argument {name!r} does not reach the SQL as a "
                                 "plain parameter; give it as part of the query's shape")
-            slots.extend((i, name, index) for i in found)
         iterable = None if updates is not None else built._iterable_class
         converters = None
         if iterable is not None:
@@ -248,6 +254,14 @@ class Prepared:
                 "compiler": compiler, "update": updates is not None, "iterable": iterable,
                 "converters": converters,
                 "model": self._model_plan(compiler, db) if iterable is ModelIterable else None}
+
+    @staticmethod
+    def _adapters(kind: type, ops) -> tuple:
+        if kind is datetime.date:
+            return (ops.adapt_datefield_value,)
+        if kind is Decimal:
+            return (ops.adapt_decimalfield_value,)
+        return ()
 
     @staticmethod
     def _model_plan(compiler, db: str) -> dict:
@@ -286,9 +300,9 @@ class Prepared:
         if plan.get("empty"):
             return plan, 0 if plan["update"] else []
         params = list(plan["params"])
-        for position, name, index in plan["slots"]:
+        for position, name, index, adapt in plan["slots"]:
             value = values[name] if index is None else values[name][index]
-            params[position] = value
+            params[position] = value if adapt is None else adapt(value)
         connection = connections[plan["db"]]
         if plan["compiler"].query.select_for_update and connection.get_autocommit():
             raise TransactionManagementError(
