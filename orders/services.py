@@ -319,8 +319,19 @@ def _order_number(order: Order) -> str:
     return f"CM{timezone.localdate(order.placed_at):%Y%m%d}{order.pk:06d}"
 
 
+def _as_id(value) -> int | None:
+    """An id as given by a form or a caller ("12", 12); anything else is no id (the caller's
+    clear error), never a query the database refuses."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _fulfilment_target(*, company_id, fulfilment, address_id, depot_id, carrier_id):
     address = depot = carrier = None
+    address_id, depot_id = _as_id(address_id), _as_id(depot_id)
+    carrier_id = None if carrier_id in (None, "") else (_as_id(carrier_id) or 0)
     if fulfilment == Order.Fulfilment.DELIVERY:
         address = _address_of_company.first(address_id=address_id, company_id=company_id)
         if address is None:

@@ -217,6 +217,19 @@ def test_empty_cart_is_refused(buyer, address):
 
 
 @pytest.mark.django_db
+def test_ids_as_text_are_read_and_garbage_is_a_clear_error(place, buyer, subsidiary, address):
+    product = sellable(seller=subsidiary)
+    for field, value in (("address_id", "not a number"), ("address_id", 10 ** 20),
+                         ("carrier_id", "x")):
+        with pytest.raises(DomainError) as exc:
+            place(buyer, [(product, 1)], **{field: value})
+        assert exc.value.field == field
+    assert not Order.objects.exists() and _stock(product).reserved == 0
+    (order,) = place(buyer, [(product, 1)], address_id=str(address.pk))  # as a form posts it
+    assert order.address == address
+
+
+@pytest.mark.django_db
 def test_cancel_releases_the_stock(place, buyer, subsidiary, cco):
     product = sellable(seller=subsidiary, on_hand="10")
     (order,) = place(buyer, [(product, 4)])
