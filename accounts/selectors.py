@@ -112,6 +112,20 @@ def user_company_id(user) -> int | None:
     return _user_company.first(user_id=user.pk)
 
 
+_serving = Prepared(lambda company_id, organization_ids: Company.served_by.through.objects
+                    .filter(company_id=company_id, organization_id__in=organization_ids)
+                    .values_list("organization_id", flat=True))
+
+
+def organizations_serving(*, company_id: int, organization_ids) -> set[int]:
+    """Which of these organisations already deal with the company (`served_by`): asked by
+    every checkout and intake before `company_mark_served`."""
+    organization_ids = [int(pk) for pk in organization_ids]
+    if not organization_ids:
+        return set()
+    return set(_serving.all(company_id=company_id, organization_ids=organization_ids))
+
+
 def user_is_company_admin(*, user, company_id: int) -> bool:
     return Membership.objects.filter(user=user, company_id=company_id, is_admin=True).exists()
 

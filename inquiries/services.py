@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.calendar import add_working_time
 from accounts.models import Company, Organization, Region, Role
-from accounts.selectors import calendar_rules, user_company_id
+from accounts.selectors import calendar_rules, organizations_serving, user_company_id
 from accounts.services import company_mark_served
 from catalog.models import Chemical, Product, SalesUnit, normalize_cas, validate_cas
 from catalog.pricing import MAX_QUANTITY, price_table
@@ -130,8 +130,6 @@ _region = Prepared(lambda code: Region.objects.filter(pk=code).select_related("p
                    .order_by()[:1])
 _company_of_member = Prepared(lambda user_id: Company.objects.filter(memberships__user_id=user_id)
                               .order_by()[:1])
-_served = Prepared(lambda company_id, organization_id: Company.served_by.through.objects.filter(
-    company_id=company_id, organization_id=organization_id).values_list("pk", flat=True)[:1])
 
 
 @transaction.atomic
@@ -341,7 +339,8 @@ def _mark_served(inquiry: Inquiry) -> int:
     """The seller's staff may now see the customer (customer 360). One look-up when it is
     served already, as most are (the orders' checkout does the same)."""
     link = {"company_id": inquiry.company_id, "organization_id": inquiry.seller_id}
-    if not _served.all(**link):
+    if not organizations_serving(company_id=inquiry.company_id,
+                                 organization_ids=[inquiry.seller_id]):
         company_mark_served(**link)
     return inquiry.seller_id
 

@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Company, Depot, Region, Role, User
-from accounts.selectors import depots_visible_to, user_company_id
+from accounts.selectors import depots_visible_to, organizations_serving, user_company_id
 from accounts.services import company_mark_served
 from catalog import pricing
 from catalog.models import LicenceKind, Product, Stock
-from chemmall.db import Prepared, insert, insert_new
+from chemmall.db import Prepared, insert, insert_new, update_fields
 from chemmall.errors import ConflictError, DomainError
 from chemmall.money import money_round, vat_part, vat_rate
 from chemmall.uploads import DOCUMENT_MAX_BYTES, document_kind, document_rename
@@ -121,11 +121,6 @@ _stock_locked_at = Prepared(lambda product_ids, depot_id: Stock.objects.select_f
 _stock_reserve = Prepared(lambda stock_id, quantity: (
     Stock.objects.filter(pk=stock_id, on_hand__gte=F("reserved") + Value(quantity)),
     {"reserved": F("reserved") + Value(quantity)}))
-_sellers_serving = Prepared(lambda company_id, seller_ids: Company.served_by.through.objects
-                            .filter(company_id=company_id, organization_id__in=seller_ids)
-                            .values_list("organization_id", flat=True))
-_order_number_set = Prepared(lambda order_id, number: (Order.objects.filter(pk=order_id),
-                                                       {"number": number}))
 # One group by name: one row per user, no DISTINCT over every column needed.
 _seller_ccos = Prepared(lambda seller_id, group: User.objects.filter(
     organization_id=seller_id, is_active=True, groups__name=group)
@@ -407,7 +402,7 @@ def _order_create(*, user, company, seller, order_lines, checkout=None, fulfilme
         pickup_code=_pickup_code() if depot is not None else "",
     )])
     order.number = _order_number(order)
-    _order_number_set.update(order_id=order.pk, number=order.number)
+    update_fields(order, ["number"])
     for ol in order_lines:
         ol.order = order
     insert([OrderEvent(order=order, from_status="", to_status=Order.Status.PLACED, actor=user,
@@ -471,7 +466,7 @@ def checkout_place(*, user, idempotency_key: str, fulfilment: str, address_id=No
     by_seller = defaultdict(list)
     for item in priced:
         by_seller[item[0].seller_id].append(item)
-    served = set(_sellers_serving.all(company_id=company.pk, seller_ids=list(by_seller)))
+    served = organizations_serving(company_id=company.pk, organization_ids=by_seller)
     # The orders, their events and mails first, the stock last: a product many buyers order
     # at once stays locked only for its reservation, the lines and the commit.
     orders, all_lines = [], []
@@ -521,7 +516,8 @@ def order_place_at_price(*, user, product_id: int, quantity, unit_price, tax_inc
     line = OrderLine(product=product, quantity=quantity, unit=product.sales_unit,
                      unit_price=unit_price, tax_inclusive=tax_inclusive, tier_id=None,
                      line_total=money_round(Decimal(unit_price) * quantity), depot=reserved_at)
-    served = company.served_by.filter(pk=product.seller_id).exists()
+    served = bool(organizations_serving(company_id=company.pk,
+                                        organization_ids=[product.seller_id]))
     order = _order_create(
         user=user, company=company, seller=product.seller, order_lines=[line],
         fulfilment=fulfilment, address=address, depot=depot, carrier=carrier,
